@@ -1,0 +1,17 @@
+"""Settings for the test suite: the real settings, with test-friendly defaults.
+
+Anything given in the environment (DATABASE_URL, REDIS_URL, ...) still wins, so CI runs
+the same suite against PostgreSQL and Redis.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "kyvs-test-suite-key")
+os.environ.setdefault("KYVS_SMS_BACKEND", "locmem")
+os.environ.setdefault("KYVS_SECURE_COOKIES", "false")
+
+from kyvs.settings import *  # noqa: E402, F403
+
+# Fast hashing: the tests create many users; production keeps Django's default.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

@@ -1,0 +1,27 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  // Change language as soon as one is picked.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+
+  // Count down the wait before "Resend OTP" may be pressed, then enable it.
+  document.querySelectorAll("button[data-wait]").forEach(function (button) {
+    var left = parseInt(button.getAttribute("data-wait"), 10) || 0;
+    var label = button.querySelector("[data-wait-label]");
+    if (left <= 0) { return; }
+    var timer = setInterval(function () {
+      left -= 1;
+      if (left <= 0) {
+        clearInterval(timer);
+        button.disabled = false;
+        if (label) { label.remove(); }
+      } else if (label) {
+        label.textContent = label.textContent.replace(/\d+/, String(left));
+      }
+    }, 1000);
+  });
+})();

@@ -1,0 +1,76 @@
+import re
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+
+from tests.factories import make_beneficiary, make_member, make_organisation
+from verification import sms
+
+OTP_RE = re.compile(r"\b(\d{6})\b")
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def sms_outbox(settings):
+    """The messages sent during the test, newest last."""
+    settings.KYVS_SMS_BACKEND = "verification.sms.LocmemBackend"
+    sms.outbox.clear()
+    yield sms.outbox
+    sms.outbox.clear()
+
+
+def otp_from(message) -> str:
+    return OTP_RE.search(message.body).group(1)
+
+
+@pytest.fixture
+def organisation(db):
+    """Alice's organisation: approved, status and vaccinations, travel and service."""
+    return make_organisation(name="Sahyatri Travels", scopes=["vaccinations"])
+
+
+@pytest.fixture
+def alice(organisation):
+    """The organisation admin."""
+    return make_member(organisation, "alice", role="admin")
+
+
+@pytest.fixture
+def bob(organisation):
+    """Alice's operator."""
+    return make_member(organisation, "bob", role="operator")
+
+
+@pytest.fixture
+def other_organisation(db):
+    return make_organisation(name="Rail Counter Vadodara", kind="railway", purposes=["travel"])
+
+
+@pytest.fixture
+def charlie(other_organisation):
+    """An operator of another organisation: the outsider."""
+    return make_member(other_organisation, "charlie", role="operator")
+
+
+@pytest.fixture
+def registry_admin(django_user_model):
+    return django_user_model.objects.create_superuser("registry", password="password-for-tests")
+
+
+@pytest.fixture
+def asha(db):
+    """A registered citizen with no doses yet."""
+    return make_beneficiary(name="Asha Patel", mobile="9876543210", birth_year=1990)
+
+
+requires_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL's row locks; set DATABASE_URL to a PostgreSQL database",
+)

@@ -1,0 +1,57 @@
+"""Small factory functions for tests: each makes one valid object, overridable by keyword."""
+
+import itertools
+from datetime import date
+
+from django.contrib.auth import get_user_model
+
+from providers.models import Membership, Organisation
+from verification.models import Beneficiary, Dose, Vaccine
+
+_seq = itertools.count(1)
+
+
+def make_organisation(**fields) -> Organisation:
+    n = next(_seq)
+    defaults = {
+        "name": f"Organisation {n}",
+        "kind": Organisation.Kind.TRAVEL_AGENCY,
+        "state": Organisation.State.APPROVED,
+        "scopes": [],
+        "purposes": ["travel", "service"],
+    }
+    defaults.update(fields)
+    return Organisation.objects.create(**defaults)
+
+
+def make_member(organisation: Organisation, username: str | None = None, role="operator"):
+    username = username or f"user{next(_seq)}"
+    user = get_user_model().objects.create_user(username, password="password-for-tests")
+    Membership.objects.create(user=user, organisation=organisation, role=role)
+    return user
+
+
+def make_beneficiary(**fields) -> Beneficiary:
+    n = next(_seq)
+    defaults = {
+        "reference_id": f"{n:014d}",
+        "name": f"Person {n}",
+        "mobile": "9876543210",
+        "birth_year": 1985,
+        "gender": Beneficiary.Gender.FEMALE,
+    }
+    defaults.update(fields)
+    return Beneficiary.objects.create(**defaults)
+
+
+def add_dose(beneficiary: Beneficiary, vaccine: str, number: int, on: date, kind="primary"):
+    return Dose.objects.create(
+        beneficiary=beneficiary,
+        vaccine=Vaccine.objects.get(name=vaccine),
+        dose_number=number,
+        kind=kind,
+        date=on,
+        centre="PHC Navrangpura",
+        district="Ahmedabad",
+        state="Gujarat",
+    )
