@@ -160,6 +160,13 @@ class Verification(models.Model):
         blank=True,
         related_name="verifications",
     )
+    api_key = models.ForeignKey(
+        "providers.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="verifications",
+    )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
     scopes = ChoiceListField(_("scopes granted"), base_choices=Scope.choices)

@@ -37,14 +37,18 @@ def _today_start():
     return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _check_may_start(organisation: Organisation, operator, purpose: str) -> None:
+def _check_may_start(organisation: Organisation, operator, api_key, purpose: str) -> None:
     if not organisation.is_approved:
         raise VerificationRefused(
             "organisation_not_approved",
             _("Your organisation is not approved to verify customers at present."),
         )
-    membership = getattr(operator, "membership", None) if operator is not None else None
-    if membership is None or membership.organisation_id != organisation.pk:
+    if api_key is not None:
+        acts_for_it = api_key.organisation_id == organisation.pk and api_key.is_active
+    else:
+        membership = getattr(operator, "membership", None) if operator is not None else None
+        acts_for_it = membership is not None and membership.organisation_id == organisation.pk
+    if not acts_for_it:
         raise VerificationRefused("not_a_member", _("You do not act for this organisation."))
     if purpose not in organisation.purposes:
         raise VerificationRefused(
@@ -101,7 +105,8 @@ def _deliver(verification: Verification, mobile: str, code: str) -> None:
 def start_verification(
     *,
     organisation: Organisation,
-    operator,
+    operator=None,
+    api_key=None,
     full_name: str,
     mobile: str,
     purpose: str,
@@ -109,7 +114,8 @@ def start_verification(
 ) -> Verification:
     """Start a verification and send the OTP to the registered mobile.
 
-    The caller learns nothing about whether anyone matched: with no match, or with two
+    The actor is an operator (a user) or an API key of the organisation. The caller
+    learns nothing about whether anyone matched: with no match, or with two
     people of the same name on the number, the row is created just the same, no SMS is
     sent and every code will fail.
     """
@@ -118,16 +124,17 @@ def start_verification(
     with transaction.atomic():
         # The lock makes the quota count and the insert one step per organisation.
         organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
-        _check_may_start(organisation, operator, purpose)
+        _check_may_start(organisation, operator, api_key, purpose)
         matches = list(Beneficiary.objects.matching(full_name, number)[:2])
         beneficiary = matches[0] if len(matches) == 1 else None
         verification = Verification(
             public_id=uuid.uuid4(),
             organisation=organisation,
             operator=operator,
+            api_key=api_key,
             channel=channel,
             purpose=purpose,
-            scopes=organisation.granted_scopes(),
+            scopes=api_key.granted_scopes() if api_key else organisation.granted_scopes(),
             beneficiary=beneficiary,
             mobile_masked=registry.mask_mobile(number),
             created_at=now,
