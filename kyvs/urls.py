@@ -9,5 +9,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("verify/", include("verification.urls")),
+    path("", include("providers.urls")),
     path("admin/", admin.site.urls),
 ]
