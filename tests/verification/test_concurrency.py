@@ -1,0 +1,69 @@
+"""Races that only a real database with row locks can show."""
+
+import threading
+
+import pytest
+from django.db import close_old_connections
+
+from tests.conftest import otp_from, requires_postgresql
+from verification import services
+from verification.models import Verification
+
+pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(count: int, work):
+    """Run `work` in `count` threads released at the same moment; return their results."""
+    barrier = threading.Barrier(count)
+    results = [None] * count
+
+    def worker(i):
+        try:
+            barrier.wait()
+            results[i] = work()
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_ten_concurrent_right_answers_give_exactly_one_success(
+    organisation, bob, asha, sms_outbox
+):
+    verification = services.start_verification(
+        organisation=organisation,
+        operator=bob,
+        full_name="Asha Patel",
+        mobile="9876543210",
+        purpose="travel",
+    )
+    code = otp_from(sms_outbox[0])
+    outcomes = run_together(10, lambda: services.confirm_verification(verification, code))
+    assert sum(o.ok for o in outcomes) == 1
+    assert sorted(o.reason for o in outcomes if not o.ok) == ["already_used"] * 9
+
+
+def test_twenty_concurrent_wrong_guesses_never_pass_the_attempt_limit(
+    organisation, bob, asha, sms_outbox, settings
+):
+    verification = services.start_verification(
+        organisation=organisation,
+        operator=bob,
+        full_name="Asha Patel",
+        mobile="9876543210",
+        purpose="travel",
+    )
+    wrong = "111111" if otp_from(sms_outbox[0]) != "111111" else "222222"
+    outcomes = run_together(20, lambda: services.confirm_verification(verification, wrong))
+    reasons = [o.reason for o in outcomes]
+    assert reasons.count("wrong") == settings.KYVS_OTP_MAX_ATTEMPTS - 1
+    assert reasons.count("too_many_attempts") == 1
+    assert reasons.count("failed") == 20 - settings.KYVS_OTP_MAX_ATTEMPTS
+    row = Verification.objects.get(pk=verification.pk)
+    assert row.attempts == settings.KYVS_OTP_MAX_ATTEMPTS
+    assert row.state == Verification.State.FAILED
