@@ -190,6 +190,8 @@ class Verification(models.Model):
     failure_reason = models.CharField(
         _("failure reason"), max_length=32, choices=FailureReason.choices, blank=True
     )
+    # The client's address as the request reached us (see kyvs.http.client_ip), for the audit.
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     created_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
