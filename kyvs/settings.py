@@ -191,6 +191,21 @@ KYVS_OTP_MAX_RESENDS = envint("KYVS_OTP_MAX_RESENDS", "2")
 KYVS_RESULT_PICKUP_SECONDS = 300
 KYVS_RESULT_DISPLAY_SECONDS = envint("KYVS_RESULT_DISPLAY_SECONDS", "120", minimum=10)
 
+# Signed receipts (verification/receipts.py): a PEM file or a directory of them; the newest
+# private key signs, and every key in it stays published at /.well-known/jwks.json. With
+# KYVS_SIGNING_KEY_GENERATE (on in development) a missing file is created with a new key.
+KYVS_SIGNING_KEY_FILE = envstr("KYVS_SIGNING_KEY_FILE", str(BASE_DIR / "signing-key.pem"))
+KYVS_SIGNING_KEY_GENERATE = envbool("KYVS_SIGNING_KEY_GENERATE", "true" if DEBUG else "false")
+if not KYVS_SIGNING_KEY_GENERATE and not Path(KYVS_SIGNING_KEY_FILE).exists():
+    raise ImproperlyConfigured(
+        f"KYVS_SIGNING_KEY_FILE {KYVS_SIGNING_KEY_FILE!r} does not exist; create a key with "
+        "`openssl genpkey -algorithm ed25519 -out FILE`, or set DJANGO_DEBUG=true."
+    )
+KYVS_RECEIPT_ISSUER = envstr("KYVS_RECEIPT_ISSUER", "KYVS")
+KYVS_RECEIPT_VALID_DAYS = envint("KYVS_RECEIPT_VALID_DAYS", "365", minimum=1)
+# How long the API's status token (from confirmOTP) and the result behind it live.
+KYVS_API_TOKEN_TTL_SECONDS = envint("KYVS_API_TOKEN_TTL_SECONDS", "300", minimum=30)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -9,6 +9,8 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "kyvs-test-suite-key")
 os.environ.setdefault("KYVS_SMS_BACKEND", "locmem")
 os.environ.setdefault("KYVS_SECURE_COOKIES", "false")
+# Receipts are signed with a key generated on first use into signing-key.pem (git-ignored).
+os.environ.setdefault("KYVS_SIGNING_KEY_GENERATE", "true")
 
 from kyvs.settings import *  # noqa: E402, F403
 
