@@ -67,12 +67,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "csp",
+    "kyvs",
     "providers",
     "verification",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -163,7 +166,54 @@ WHITENOISE_AUTOREFRESH = DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("KYVS_SECURE_COOKIES", "false" if DEBUG else "true")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True
+
+# Hardening: with DEBUG off these defaults pass `manage.py check --deploy` with no warning
+# (tests/test_deploy_checks.py keeps it so).
+SECURE_SSL_REDIRECT = envbool("KYVS_SSL_REDIRECT", "false" if DEBUG else "true")
+# A load balancer probes the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = envint("KYVS_HSTS_SECONDS", "31536000")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("KYVS_HSTS_INCLUDE_SUBDOMAINS", "true")
+SECURE_HSTS_PRELOAD = envbool("KYVS_HSTS_PRELOAD", "true")
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+
+def envheader(name: str) -> tuple[str, str] | None:
+    """`X-Forwarded-Proto=https` as Django's SECURE_PROXY_SSL_HEADER, or None if unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, sep, value = raw.partition("=")
+    if not sep or not header.strip() or not value.strip():
+        raise ImproperlyConfigured(f"{name} must look like X-Forwarded-Proto=https, not {raw!r}.")
+    return "HTTP_" + header.strip().upper().replace("-", "_"), value.strip()
+
+
+# Only behind a proxy that sets this header itself (and drops any the client sent).
+SECURE_PROXY_SSL_HEADER = envheader("KYVS_PROXY_SSL_HEADER")
+
+# Framing is refused everywhere. The embed pages, when they come, opt out per view with
+# django.views.decorators.clickjacking.xframe_options_exempt together with
+# csp.decorators.csp_update({"frame-ancestors": [...the organisation's origins]}).
 X_FRAME_OPTIONS = "DENY"
+
+# No inline script or style anywhere: templates load static/css and static/js only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
 
 # SMS: "console", "file", "locmem", or the dotted path of a backend class.
 SMS_BACKENDS = {
@@ -206,9 +256,29 @@ KYVS_RECEIPT_VALID_DAYS = envint("KYVS_RECEIPT_VALID_DAYS", "365", minimum=1)
 # How long the API's status token (from confirmOTP) and the result behind it live.
 KYVS_API_TOKEN_TTL_SECONDS = envint("KYVS_API_TOKEN_TTL_SECONDS", "300", minimum=30)
 
+# Logs: one JSON object per line in production, plain text for a developer's terminal.
+# Every handler masks mobiles, codes, tokens and API keys (kyvs/logging.py) as a second
+# line of defence; the code itself never logs them.
+KYVS_LOG_FORMAT = envstr("KYVS_LOG_FORMAT", "text" if DEBUG else "json")
+if KYVS_LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"KYVS_LOG_FORMAT must be json or text, not {KYVS_LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "kyvs.logging.RedactingFilter"}},
+    "formatters": {
+        "json": {"()": "kyvs.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": KYVS_LOG_FORMAT,
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": envstr("KYVS_LOG_LEVEL", "INFO")},
 }
+
+# Verifications older than this are anonymised by `manage.py prune_verifications`.
+KYVS_RETENTION_DAYS = envint("KYVS_RETENTION_DAYS", "180", minimum=1)

@@ -11,6 +11,8 @@ os.environ.setdefault("KYVS_SMS_BACKEND", "locmem")
 os.environ.setdefault("KYVS_SECURE_COOKIES", "false")
 # Receipts are signed with a key generated on first use into signing-key.pem (git-ignored).
 os.environ.setdefault("KYVS_SIGNING_KEY_GENERATE", "true")
+# The test client speaks plain HTTP; production redirects it to HTTPS.
+os.environ.setdefault("KYVS_SSL_REDIRECT", "false")
 
 from kyvs.settings import *  # noqa: E402, F403
 

@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from kyvs.health import healthz
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="verification:start"), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
@@ -11,4 +13,5 @@ urlpatterns = [
     path("verify/", include("verification.urls")),
     path("", include("providers.urls")),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]

@@ -51,8 +51,13 @@ class VerificationAdmin(admin.ModelAdmin):
     exclude = ["otp_hash", "beneficiary"]
     list_select_related = ["organisation", "operator"]
 
+    # Nobody, superusers included, may add, edit or delete an audit row here. Old rows
+    # leave only through `manage.py prune_verifications`, under the retention rule.
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
