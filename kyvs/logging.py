@@ -20,11 +20,13 @@ _CODE = re.compile(r"(?<![0-9A-Za-z])\d{6}(?![0-9A-Za-z])")
 _API_KEY = re.compile(r"\b(kyvs_[0-9a-f]{1,11})_[A-Za-z0-9_\-]+")
 _NAMED_SECRET = re.compile(
     r"(?i)\b(password|passwd|secret|token|otp|sessionid|session_key|csrftoken|csrfmiddlewaretoken"
-    r"|api[_-]?key|authorization|bearer)(\"?\s*[:=]\s*\"?|\s+)(?!\[)([^\s\"',;&]+)"
+    r"|api[_-]?key|authorization|bearer)(\"?\s*[:=]\s*\"?|\s+)(?!\[)((?:bearer\s+)?[^\s\"',;&]+)"
 )
 # Long random strings (session keys, CSRF tokens, bearer tokens, hashes) mix letters and
 # digits; ordinary words and identifiers rarely do for 24 characters on end.
 _RANDOM = re.compile(r"(?<![0-9A-Za-z])[A-Za-z0-9_\-]{24,}(?![0-9A-Za-z])")
+# A verification's public id is meant to be quoted (it names no one), so it stays.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
 MASK = "[redacted]"
 
@@ -36,6 +38,8 @@ def _mask_mobile(match: re.Match) -> str:
 
 def _mask_random(match: re.Match) -> str:
     text = match.group(0)
+    if _UUID.fullmatch(text):
+        return text
     if any(c.isdigit() for c in text) and any(c.isalpha() for c in text):
         return MASK
     return text
