@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from providers.models import Organisation, Purpose, Scope
 from verification import otp as otps
-from verification import registry
+from verification import receipts, registry
 from verification.models import Beneficiary, VaccinationStatus, Verification
 from verification.sms import SmsError, send_sms
 
@@ -157,6 +157,9 @@ class Result:
     vaccination_status: int
     vaccinations: list[dict] | None = None
     beneficiary: dict | None = None
+    # The signed statement of all the above (verification/receipts.py), for the organisation
+    # to keep: shown as a QR code on the web, returned by the API.
+    receipt: str = ""
 
     @property
     def status_text(self) -> str:
@@ -267,7 +270,16 @@ def confirm_verification(verification: Verification, submitted_otp: str) -> Conf
         v.otp_hash = ""
         v.finished_at = now
         v.save()
-        return Confirmation(ok=True, result=_build_result(v))
+        result = _build_result(v)
+        result.receipt = receipts.sign(
+            receipts.receipt_claims(
+                organisation_id=str(v.organisation.public_id),
+                organisation_name=v.organisation.name,
+                result_fields=result.as_dict(),
+                issued_at=now,
+            )
+        )
+        return Confirmation(ok=True, result=result)
 
 
 def resend_otp(verification: Verification) -> Verification:

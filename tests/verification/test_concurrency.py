@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import close_old_connections
+from django.db import connections
 
 from tests.conftest import otp_from, requires_postgresql
 from verification import services
@@ -22,7 +22,7 @@ def run_together(count: int, work):
             barrier.wait()
             results[i] = work()
         finally:
-            close_old_connections()
+            connections.close_all()
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
     for thread in threads:
