@@ -17,7 +17,6 @@ import json
 import os
 import re
 import tempfile
-import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -28,13 +27,24 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.utils.translation import gettext_lazy as _
 from joserfc import jws
-from joserfc.errors import JoseError, SecurityWarning
+from joserfc.errors import JoseError, UnsupportedAlgorithmError
 from joserfc.jwk import KeySet, OKPKey
 
 ALGORITHM = "EdDSA"
-# RFC 9864 prefers the fully specified name "Ed25519", but "EdDSA" is what verifiers in the
-# field (PyJWT, jose, Java and .NET libraries) understand today; an Ed25519 key pins the curve.
-warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=SecurityWarning)
+
+
+class _Registry(jws.JWSRegistry):
+    """Only EdDSA, and without joserfc's deprecation warning for it: RFC 9864 prefers the
+    fully specified name "Ed25519", but "EdDSA" is what verifiers in the field (PyJWT, jose,
+    Java and .NET libraries) understand today, and our Ed25519 keys pin the curve."""
+
+    def get_alg(self, name: str):
+        if name != ALGORITHM:
+            raise UnsupportedAlgorithmError(f"Algorithm of '{name}' is not allowed")
+        return self.algorithms[name]
+
+
+_REGISTRY = _Registry(algorithms=[ALGORITHM])
 
 # A receipt with every scope is well under 4 KiB; anything far larger is not one of ours.
 MAX_RECEIPT_LENGTH = 16_384
@@ -132,7 +142,7 @@ def sign(claims: dict) -> str:
     key = signing_keys().signing
     header = {"alg": ALGORITHM, "typ": "JWT", "kid": key.kid}
     payload = json.dumps(claims, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return jws.serialize_compact(header, payload.encode(), key, algorithms=[ALGORITHM])
+    return jws.serialize_compact(header, payload.encode(), key, registry=_REGISTRY)
 
 
 def receipt_claims(
@@ -209,7 +219,7 @@ def verify(
     if not token or len(token) > MAX_RECEIPT_LENGTH or token.count(".") != 2:
         return ReceiptCheck(False, str(PROBLEMS["malformed"]))
     try:
-        obj = jws.extract_compact(token.encode("ascii"))
+        obj = jws.extract_compact(token.encode("ascii"), registry=_REGISTRY)
         header = obj.headers()
     except (JoseError, ValueError, UnicodeError):
         return ReceiptCheck(False, str(PROBLEMS["malformed"]))
@@ -221,7 +231,7 @@ def verify(
     if key is None:
         return ReceiptCheck(False, str(PROBLEMS["unknown_key"]), header=header)
     try:
-        good = jws.validate_compact(obj, key, algorithms=[ALGORITHM])
+        good = jws.validate_compact(obj, key, registry=_REGISTRY)
     except JoseError:
         good = False
     if not good:
