@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_ratelimit",
     "csp",
     "kyvs",
     "providers",
@@ -124,10 +125,17 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "kyvs",
+            # A Redis that does not answer must fail a request fast, not hang it.
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # django-ratelimit rightly reports that a local-memory cache is not shared between
+    # processes. It is the development and test default only (one process, where it is
+    # exact); production sets REDIS_URL, where these checks stay on.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+RATELIMIT_USE_CACHE = "default"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -220,6 +228,7 @@ SMS_BACKENDS = {
     "console": "verification.sms.ConsoleBackend",
     "file": "verification.sms.FileBackend",
     "locmem": "verification.sms.LocmemBackend",
+    "http": "verification.sms.HttpBackend",
 }
 _sms_backend = envstr("KYVS_SMS_BACKEND", "console")
 if _sms_backend not in SMS_BACKENDS and "." not in _sms_backend:
@@ -229,12 +238,43 @@ if _sms_backend not in SMS_BACKENDS and "." not in _sms_backend:
     )
 KYVS_SMS_BACKEND = SMS_BACKENDS.get(_sms_backend, _sms_backend)
 KYVS_SMS_FILE = envstr("KYVS_SMS_FILE", str(BASE_DIR / "sms.jsonl"))
+# The "http" backend: a JSON POST to the gateway, with the DLT ids Indian operators require.
+KYVS_SMS_HTTP_URL = envstr("KYVS_SMS_HTTP_URL", "")
+KYVS_SMS_HTTP_TOKEN = envstr("KYVS_SMS_HTTP_TOKEN", "")
+KYVS_SMS_HTTP_TIMEOUT_SECONDS = envint("KYVS_SMS_HTTP_TIMEOUT_SECONDS", "5", minimum=1)
+KYVS_SMS_SENDER_ID = envstr("KYVS_SMS_SENDER_ID", "KYVSIN")
+KYVS_SMS_DLT_TEMPLATE_ID = envstr("KYVS_SMS_DLT_TEMPLATE_ID", "")
+KYVS_SMS_DLT_ENTITY_ID = envstr("KYVS_SMS_DLT_ENTITY_ID", "")
+if _sms_backend == "http" and not KYVS_SMS_HTTP_URL:
+    raise ImproperlyConfigured("KYVS_SMS_HTTP_URL must be set when KYVS_SMS_BACKEND is http.")
+# Where OTP SMS are sent from. "thread": a small pool in each app server sends them after
+# the answer has gone, so a start that matched someone is no slower than one that did not
+# (enumeration resistance). "sync": inside the request, for tests and scripts.
+KYVS_SMS_QUEUE = envstr("KYVS_SMS_QUEUE", "thread")
+if KYVS_SMS_QUEUE not in {"thread", "sync"}:
+    raise ImproperlyConfigured(f"KYVS_SMS_QUEUE must be thread or sync, not {KYVS_SMS_QUEUE!r}.")
+KYVS_SMS_THREADS = envint("KYVS_SMS_THREADS", "4", minimum=1)
 
 # The OTP policy of DESIGN.md.
 KYVS_OTP_TTL_SECONDS = envint("KYVS_OTP_TTL_SECONDS", "180", minimum=30)
 KYVS_OTP_MAX_ATTEMPTS = envint("KYVS_OTP_MAX_ATTEMPTS", "5", minimum=1)
 KYVS_OTP_RESEND_AFTER_SECONDS = envint("KYVS_OTP_RESEND_AFTER_SECONDS", "30")
 KYVS_OTP_MAX_RESENDS = envint("KYVS_OTP_MAX_RESENDS", "2")
+
+# The abuse limits of DESIGN.md, counted in the cache (kyvs/limits.py, django-ratelimit).
+# OTPs sent to one mobile (starts and resends) across all organisations:
+KYVS_OTPS_PER_MOBILE_PER_HOUR = envint("KYVS_OTPS_PER_MOBILE_PER_HOUR", "5", minimum=1)
+KYVS_OTPS_PER_MOBILE_PER_DAY = envint("KYVS_OTPS_PER_MOBILE_PER_DAY", "10", minimum=1)
+# Starts by one operator, or one API key, per window:
+KYVS_STARTS_PER_ACTOR = envint("KYVS_STARTS_PER_ACTOR", "30", minimum=1)
+KYVS_STARTS_WINDOW_SECONDS = envint("KYVS_STARTS_WINDOW_SECONDS", "600", minimum=1)
+# Failed sign-ins per account name and per client IP, per window:
+KYVS_LOGIN_FAILURES_PER_ACCOUNT = envint("KYVS_LOGIN_FAILURES_PER_ACCOUNT", "5", minimum=1)
+KYVS_LOGIN_FAILURES_PER_IP = envint("KYVS_LOGIN_FAILURES_PER_IP", "20", minimum=1)
+KYVS_LOGIN_WINDOW_SECONDS = envint("KYVS_LOGIN_WINDOW_SECONDS", "900", minimum=1)
+# Behind a reverse proxy: the header it writes the client's address into (e.g.
+# X-Forwarded-For; the right-most address is used). Empty: the connection's address.
+KYVS_TRUSTED_PROXY_HEADER = envstr("KYVS_TRUSTED_PROXY_HEADER", "")
 
 # How long an unshown result waits for the operator's screen, and how long a shown result
 # stays on the shared screen before it clears itself.

@@ -8,6 +8,8 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "kyvs-test-suite-key")
 os.environ.setdefault("KYVS_SMS_BACKEND", "locmem")
+# Send OTPs inside the request, so a test sees the SMS as soon as the start returns.
+os.environ.setdefault("KYVS_SMS_QUEUE", "sync")
 os.environ.setdefault("KYVS_SECURE_COOKIES", "false")
 # Receipts are signed with a key generated on first use into signing-key.pem (git-ignored).
 os.environ.setdefault("KYVS_SIGNING_KEY_GENERATE", "true")

@@ -5,21 +5,24 @@ has a verification flow of its own.
 """
 
 import logging
+import math
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
+from kyvs import limits
 from providers.models import Organisation, Purpose, Scope
 from verification import otp as otps
 from verification import receipts, registry
+from verification.delivery import OtpJob, dispatch
 from verification.models import Beneficiary, VaccinationStatus, Verification
-from verification.sms import SmsError, send_sms
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +30,115 @@ log = logging.getLogger(__name__)
 class VerificationRefused(Exception):
     """The request cannot go ahead; `message` says why, in words for the person at hand."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, retry_after: int | None = None):
         super().__init__(code)
         self.code = code
         self.message = message
+        # Seconds after which the same request may succeed (rate limits, a cache outage).
+        self.retry_after = retry_after
+
+
+UNAVAILABLE_RETRY_AFTER = 30
+
+
+class _Allowance:
+    """The rate limits one request draws on (kyvs/limits.py), taken one by one and given
+    back together when the request is refused or fails, so that a refused request uses up
+    nobody's allowance.
+
+    OTPs per mobile are counted for every start and resend, matched or not: counting only
+    real sends would let anyone learn whether a number is registered by watching when the
+    limit starts to bite. Cache keys carry a keyed hash of the mobile, never the number.
+    """
+
+    def __init__(self, organisation_pk: int, operator_pk, api_key_pk, masked_mobile: str):
+        self.taken: list[limits.Usage] = []
+        self.mobile: list[limits.Usage] = []
+        if api_key_pk is not None:
+            self.actor = f"key:{api_key_pk}"
+        elif operator_pk is not None:
+            self.actor = f"user:{operator_pk}"
+        else:
+            self.actor = ""
+        self.audit = (
+            f"organisation #{organisation_pk}, {self.actor or 'no actor'}, {masked_mobile}"
+        )
+
+    def _take(self, name: str, ident: str, limit: int, window: int, message: str) -> None:
+        try:
+            usage = limits.consume(name, ident, limit, window)
+        except limits.CacheUnavailable:
+            log.error("OTP refused, rate limit cache unavailable (%s)", self.audit)
+            raise _unavailable() from None
+        self.taken.append(usage)
+        if name == "otp-mobile":
+            self.mobile.append(usage)
+        if usage.exceeded:
+            log.warning("OTP refused, %s limit %d per %ds (%s)", name, limit, window, self.audit)
+            minutes = math.ceil(usage.retry_after / 60)
+            wait = ngettext(
+                "Please try again in %(minutes)d minute.",
+                "Please try again in %(minutes)d minutes.",
+                minutes,
+            ) % {"minutes": minutes}
+            raise VerificationRefused(
+                "rate_limited", f"{message} {wait}", retry_after=usage.retry_after
+            )
+
+    def take_start(self) -> None:
+        if self.actor:
+            self._take(
+                "starts",
+                self.actor,
+                settings.KYVS_STARTS_PER_ACTOR,
+                settings.KYVS_STARTS_WINDOW_SECONDS,
+                _("Too many verifications have been started from this account in a short time."),
+            )
+
+    def take_mobile(self, mobile_ident: str) -> None:
+        message = _("Too many codes have been sent to this mobile number.")
+        for limit, window in (
+            (settings.KYVS_OTPS_PER_MOBILE_PER_HOUR, 3600),
+            (settings.KYVS_OTPS_PER_MOBILE_PER_DAY, 86400),
+        ):
+            self._take("otp-mobile", mobile_ident, limit, window, message)
+
+    def give_back(self) -> None:
+        limits.refund(self.taken)
+        self.taken = []
+
+
+def _unavailable() -> VerificationRefused:
+    return VerificationRefused(
+        "unavailable",
+        _("Codes cannot be sent just now. Please try again shortly."),
+        retry_after=UNAVAILABLE_RETRY_AFTER,
+    )
+
+
+# A resend counts against the same mobile as its start, matched or not; the keyed hash of
+# that mobile waits in the cache (the row keeps only the masked number).
+_MOBILE_OF = "verification-mobile:{}"
+_MOBILE_OF_TIMEOUT = 86400
+
+
+def _remember_mobile(verification: Verification, mobile_ident: str) -> None:
+    try:
+        cache.set(_MOBILE_OF.format(verification.public_id), mobile_ident, _MOBILE_OF_TIMEOUT)
+    except limits.CACHE_ERRORS:
+        raise _unavailable() from None
+
+
+def _mobile_of(verification: Verification) -> str:
+    try:
+        ident = cache.get(_MOBILE_OF.format(verification.public_id))
+    except limits.CACHE_ERRORS:
+        raise _unavailable() from None
+    if ident is None:
+        raise VerificationRefused(
+            "no_resends_left", _("No more codes can be sent for this verification.")
+        )
+    return ident
 
 
 def _today_start():
@@ -84,22 +192,12 @@ def _issue_code(verification: Verification, now) -> str:
     return code
 
 
-def _deliver(verification: Verification, mobile: str, code: str) -> None:
-    """Send the code, or void it: an OTP that did not go out must not stay valid."""
-    try:
-        send_sms(mobile, _otp_sms_body(verification, code))
-    except SmsError:
-        log.warning("SMS not sent for verification %s", verification.public_id)
-        Verification.objects.filter(pk=verification.pk).update(
-            state=Verification.State.FAILED,
-            failure_reason=Verification.FailureReason.SMS_NOT_SENT,
-            otp_hash="",
-            finished_at=timezone.now(),
-        )
-        raise VerificationRefused(
-            "sms_not_sent",
-            _("The SMS could not be sent just now. Please try again in a moment."),
-        ) from None
+def _send(verification: Verification, job: OtpJob) -> None:
+    """Hand the SMS to delivery (see verification/delivery.py: matched or not, the request
+    does the same work). A code that could not be delivered is void and the verification
+    failed with reason `sms_not_sent`; with KYVS_SMS_QUEUE=sync that is known at once."""
+    if dispatch(job) is False:
+        verification.refresh_from_db()
 
 
 def start_verification(
@@ -111,6 +209,7 @@ def start_verification(
     mobile: str,
     purpose: str,
     channel: str = Verification.Channel.WEB,
+    ip: str | None = None,
 ) -> Verification:
     """Start a verification and send the OTP to the registered mobile.
 
@@ -118,8 +217,34 @@ def start_verification(
     learns nothing about whether anyone matched: with no match, or with two
     people of the same name on the number, the row is created just the same, no SMS is
     sent and every code will fail.
+
+    Rate limits are taken first and given back if anything refuses, then the row is
+    written, then the SMS handed over: a refused start leaves no row, sends nothing and
+    uses up no allowance. `ip` is the client's address (kyvs.http.client_ip), for the audit.
     """
     number = registry.normalise_mobile(mobile)
+    mobile_ident = limits.keyed_hash(number)
+    allowance = _Allowance(
+        organisation.pk,
+        operator.pk if operator is not None else None,
+        api_key.pk if api_key is not None else None,
+        registry.mask_mobile(number),
+    )
+    try:
+        allowance.take_start()
+        allowance.take_mobile(mobile_ident)
+        verification, job = _create(
+            organisation, operator, api_key, full_name, number, purpose, channel, ip
+        )
+        job.allowance = allowance.mobile
+    except BaseException:
+        allowance.give_back()
+        raise
+    _send(verification, job)
+    return verification
+
+
+def _create(organisation, operator, api_key, full_name, number, purpose, channel, ip):
     now = timezone.now()
     with transaction.atomic():
         # The lock makes the quota count and the insert one step per organisation.
@@ -137,13 +262,19 @@ def start_verification(
             scopes=api_key.granted_scopes() if api_key else organisation.granted_scopes(),
             beneficiary=beneficiary,
             mobile_masked=registry.mask_mobile(number),
+            ip=ip,
             created_at=now,
         )
         code = _issue_code(verification, now)
         verification.save()
-    if beneficiary is not None:
-        _deliver(verification, number, code)
-    return verification
+        _remember_mobile(verification, limits.keyed_hash(number))
+        job = OtpJob(
+            verification_pk=verification.pk,
+            otp_hash=verification.otp_hash,
+            mobile=number if beneficiary is not None else "",
+            body=_otp_sms_body(verification, code),
+        )
+    return verification, job
 
 
 @dataclass
@@ -283,8 +414,25 @@ def confirm_verification(verification: Verification, submitted_otp: str) -> Conf
 
 
 def resend_otp(verification: Verification) -> Verification:
-    """A new code for a pending verification; the old one stops working at once."""
+    """A new code for a pending verification; the old one stops working at once. It counts
+    against the mobile's OTP allowance like a start, matched or not."""
     now = timezone.now()
+    allowance = _Allowance(
+        verification.organisation_id,
+        verification.operator_id,
+        verification.api_key_id,
+        verification.mobile_masked,
+    )
+    try:
+        v, job = _renew(verification, allowance, now)
+    except BaseException:
+        allowance.give_back()
+        raise
+    _send(v, job)
+    return v
+
+
+def _renew(verification: Verification, allowance: _Allowance, now):
     with transaction.atomic():
         v = (
             Verification.objects.select_for_update()
@@ -310,12 +458,18 @@ def resend_otp(verification: Verification) -> Verification:
                 "too_soon",
                 _("A new code can be sent in %(seconds)d seconds.") % {"seconds": int(wait) + 1},
             )
+        allowance.take_mobile(_mobile_of(v))
         code = _issue_code(v, now)
         v.resends += 1
         v.save()
-    if v.beneficiary is not None:
-        _deliver(v, v.beneficiary.mobile, code)
-    return v
+        job = OtpJob(
+            verification_pk=v.pk,
+            otp_hash=v.otp_hash,
+            mobile=v.beneficiary.mobile if v.beneficiary is not None else "",
+            body=_otp_sms_body(v, code),
+            allowance=allowance.mobile,
+        )
+    return v, job
 
 
 def cancel_verification(verification: Verification) -> None:

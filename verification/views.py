@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from kyvs.http import client_ip
 from providers.access import member_required
 from providers.models import Scope
 from verification import services
@@ -16,6 +17,15 @@ from verification.forms import OtpForm, StartForm
 from verification.models import Verification
 
 _RESULT_KEY = "kyvs.result.{}"
+
+# Refusals that are about load rather than the request: the page says when to try again.
+_REFUSAL_STATUS = {"rate_limited": 429, "unavailable": 503}
+
+
+def _with_retry_after(response: HttpResponse, refusal) -> HttpResponse:
+    if refusal.retry_after:
+        response["Retry-After"] = str(refusal.retry_after)
+    return response
 
 
 def _verification_of(request: HttpRequest, public_id) -> Verification:
@@ -32,6 +42,7 @@ def _verification_of(request: HttpRequest, public_id) -> Verification:
 def start(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation
     form = StartForm(request.POST or None, purposes=organisation.purpose_choices())
+    refusal = None
     if request.method == "POST" and form.is_valid():
         try:
             verification = services.start_verification(
@@ -41,17 +52,21 @@ def start(request: HttpRequest) -> HttpResponse:
                 mobile=form.cleaned_data["mobile_number"],
                 purpose=form.cleaned_data["purpose"],
                 channel=Verification.Channel.WEB,
+                ip=client_ip(request),
             )
-        except services.VerificationRefused as refusal:
+        except services.VerificationRefused as refused:
+            refusal = refused
             form.add_error(None, refusal.message)
         else:
             return redirect("verification:consent", public_id=verification.public_id)
     recent = organisation.verifications.filter(operator=request.user)[:5]
-    return render(
+    response = render(
         request,
         "verification/start.html",
         {"form": form, "organisation": organisation, "recent": recent},
+        status=_REFUSAL_STATUS.get(refusal.code, 200) if refusal else 200,
     )
+    return _with_retry_after(response, refusal) if refusal else response
 
 
 def _consent_page(request, verification, form, status=200) -> HttpResponse:
@@ -101,11 +116,20 @@ def consent(request: HttpRequest, public_id) -> HttpResponse:
 def resend(request: HttpRequest, public_id) -> HttpResponse:
     verification = _verification_of(request, public_id)
     try:
-        services.resend_otp(verification)
+        verification = services.resend_otp(verification)
     except services.VerificationRefused as refusal:
         messages.error(request, refusal.message)
+        if refusal.code in _REFUSAL_STATUS:
+            response = _consent_page(
+                request, verification, OtpForm(), status=_REFUSAL_STATUS[refusal.code]
+            )
+            return _with_retry_after(response, refusal)
     else:
-        messages.success(request, _("A new code has been sent. The earlier code no longer works."))
+        # A code the gateway refused closes the verification; its page says so.
+        if verification.state == Verification.State.OTP_SENT:
+            messages.success(
+                request, _("A new code has been sent. The earlier code no longer works.")
+            )
     return redirect("verification:consent", public_id=verification.public_id)
 
 
