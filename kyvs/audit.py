@@ -14,19 +14,15 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils.crypto import salted_hmac
 
+from kyvs.http import client_ip
+
 log = logging.getLogger("kyvs.audit")
 
 _ACTIONS = {ADDITION: "addition", CHANGE: "change", DELETION: "deletion"}
 
 
-def client_ip(request) -> str | None:
-    if request is None:
-        return None
-    try:
-        from kyvs.http import client_ip as trusted_client_ip
-    except ImportError:
-        return request.META.get("REMOTE_ADDR")
-    return trusted_client_ip(request)
+def _ip(request) -> str | None:
+    return client_ip(request) if request is not None else None
 
 
 def username_digest(username: str | None) -> str:
@@ -40,7 +36,7 @@ def username_digest(username: str | None) -> str:
 def log_login(sender, request, user, **kwargs) -> None:
     log.info(
         "sign-in succeeded",
-        extra={"event": "login", "user_id": user.pk, "ip": client_ip(request)},
+        extra={"event": "login", "user_id": user.pk, "ip": _ip(request)},
     )
 
 
@@ -51,7 +47,7 @@ def log_login_failed(sender, credentials, request=None, **kwargs) -> None:
         extra={
             "event": "login_failed",
             "account": username_digest(credentials.get("username")),
-            "ip": client_ip(request),
+            "ip": _ip(request),
         },
     )
 
@@ -60,7 +56,7 @@ def log_login_failed(sender, credentials, request=None, **kwargs) -> None:
 def log_logout(sender, request, user, **kwargs) -> None:
     log.info(
         "signed out",
-        extra={"event": "logout", "user_id": getattr(user, "pk", None), "ip": client_ip(request)},
+        extra={"event": "logout", "user_id": getattr(user, "pk", None), "ip": _ip(request)},
     )
 
 

@@ -1,6 +1,7 @@
 """Production settings are hardened: `check --deploy` is clean and the headers say so."""
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -123,6 +124,25 @@ def test_pages_have_no_inline_script_or_style(operator_client):
         for tag in html.split("<script")[1:]:
             assert " src=" in tag.split(">")[0], f"inline script on {url}"
         assert " onclick=" not in html and " onchange=" not in html and " onsubmit=" not in html
+
+
+INLINE = [
+    (re.compile(r"<style", re.I), "an inline <style>"),
+    (re.compile(r"\sstyle\s*=", re.I), "a style attribute"),
+    (re.compile(r"<script(?![^>]*\ssrc=)[^>]*>", re.I), "an inline <script>"),
+    (re.compile(r"\son[a-z]+\s*=", re.I), "an inline event handler"),
+    (re.compile(r"javascript:", re.I), "a javascript: URL"),
+]
+
+
+@pytest.mark.parametrize(
+    "template", sorted((ROOT / "templates").rglob("*.html")), ids=lambda p: p.name
+)
+def test_no_template_has_inline_script_or_style(template):
+    source = template.read_text(encoding="utf-8")
+    for pattern, what in INLINE:
+        match = pattern.search(source)
+        assert match is None, f"{template.relative_to(ROOT)} has {what}: {match.group(0)!r}"
 
 
 def test_the_login_form_is_protected_by_csrf(db):
