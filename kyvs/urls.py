@@ -11,6 +11,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("verify/", include("verification.urls")),
+    path("api/", include("verification.api_urls")),
+    path("", include("verification.receipt_urls")),
     path("", include("providers.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
