@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "providers.middleware.TwoFactorMiddleware",
+    "providers.middleware.OperatorIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -280,6 +282,34 @@ KYVS_TRUSTED_PROXY_HEADER = envstr("KYVS_TRUSTED_PROXY_HEADER", "")
 # stays on the shared screen before it clears itself.
 KYVS_RESULT_PICKUP_SECONDS = 300
 KYVS_RESULT_DISPLAY_SECONDS = envint("KYVS_RESULT_DISPLAY_SECONDS", "120", minimum=10)
+
+# E-mail to organisations (application received, decisions, invitations, password reset).
+# "console" prints them; "smtp" sends through EMAIL_HOST etc.; or a dotted backend path.
+EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}
+_email_backend = envstr("KYVS_EMAIL_BACKEND", "console")
+if _email_backend not in EMAIL_BACKENDS and "." not in _email_backend:
+    raise ImproperlyConfigured(
+        f"KYVS_EMAIL_BACKEND must be one of {', '.join(EMAIL_BACKENDS)} or a dotted path, "
+        f"not {_email_backend!r}."
+    )
+EMAIL_BACKEND = EMAIL_BACKENDS.get(_email_backend, _email_backend)
+EMAIL_HOST = envstr("KYVS_EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("KYVS_EMAIL_PORT", "25", minimum=1)
+EMAIL_HOST_USER = envstr("KYVS_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envstr("KYVS_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("KYVS_EMAIL_USE_TLS", "false")
+DEFAULT_FROM_EMAIL = envstr("KYVS_DEFAULT_FROM_EMAIL", "KYVS <no-reply@kyvs.example>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Accounts: operators are signed out after this long without a request; invitation links
+# work once and for this many hours; password-reset links for PASSWORD_RESET_TIMEOUT.
+KYVS_OPERATOR_IDLE_MINUTES = envint("KYVS_OPERATOR_IDLE_MINUTES", "30", minimum=1)
+KYVS_INVITE_MAX_AGE_HOURS = envint("KYVS_INVITE_MAX_AGE_HOURS", "72", minimum=1)
+PASSWORD_RESET_TIMEOUT = envint("KYVS_PASSWORD_RESET_MINUTES", "60", minimum=5) * 60
 
 # Signed receipts (verification/receipts.py): a PEM file or a directory of them; the newest
 # private key signs, and every key in it stays published at /.well-known/jwks.json. With

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="verification:start"), name="home"),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("providers.account_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("verify/", include("verification.urls")),
     path("api/", include("verification.api_urls")),

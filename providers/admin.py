@@ -1,21 +1,210 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
-from providers.models import Membership, Organisation
+from providers.admin_site import KyvsAdminSite
+from providers.forms import ApproveForm, ReasonForm
+from providers.models import (
+    BackupCodeDevice,
+    DecisionRefused,
+    Membership,
+    Organisation,
+    OrganisationDecision,
+    PendingApplication,
+    Scope,
+)
+
+# The admin asks for a verified second factor (django-otp's OTPAdminSite). Swapping the
+# default site's class keeps every app's `admin.register` working unchanged.
+admin.site.__class__ = KyvsAdminSite
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    fk_name = "organisation"
     extra = 0
     autocomplete_fields = ["user"]
+    readonly_fields = ["invited_by", "created_at"]
+
+
+class DecisionInline(admin.TabularInline):
+    model = OrganisationDecision
+    extra = 0
+    can_delete = False
+    fields = ["decided_at", "action", "from_state", "to_state", "decided_by", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+APPLICATION_FIELDS = [
+    "sector",
+    "registration_kind",
+    "registration_number",
+    "address",
+    "indian_state",
+    "website",
+    "contact_name",
+    "contact_email",
+    "contact_mobile",
+    "requested_purposes",
+    "requested_scopes",
+    "scope_reasons",
+    "terms_accepted_at",
+]
+
+
+def _decide(modeladmin, request, queryset, title, form_class, decide, initial=None):
+    """An action with an intermediate page: the form first, then the decision for each
+    selected organisation, each recorded and e-mailed by the model method."""
+    form = form_class(request.POST if "apply" in request.POST else None, initial=initial)
+    if form.is_valid():
+        done = 0
+        for organisation in queryset:
+            try:
+                decide(organisation, form.cleaned_data)
+            except DecisionRefused as refusal:
+                modeladmin.message_user(request, refusal.message, messages.ERROR)
+            else:
+                done += 1
+        if done:
+            modeladmin.message_user(
+                request,
+                _("%(title)s: %(n)d organisation(s); each has been e-mailed.")
+                % {"title": title, "n": done},
+                messages.SUCCESS,
+            )
+        return None
+    return TemplateResponse(
+        request,
+        "admin/providers/decide.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "organisations": queryset,
+            "action": request.POST.get("action"),
+            "opts": modeladmin.model._meta,
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        },
+    )
+
+
+@admin.action(description=_("Approve… (choose scopes, purposes and quota)"))
+def approve(modeladmin, request, queryset):
+    if queryset.count() != 1:
+        modeladmin.message_user(
+            request, _("Approve one organisation at a time."), messages.WARNING
+        )
+        return None
+    organisation = queryset.get()
+    return _decide(
+        modeladmin,
+        request,
+        queryset,
+        _("Approve"),
+        ApproveForm,
+        lambda org, data: org.approve(
+            request.user, data["scopes"], data["purposes"], data["daily_quota"]
+        ),
+        initial={
+            "scopes": organisation.requested_scopes,
+            "purposes": organisation.requested_purposes,
+            "daily_quota": 1000,
+        },
+    )
+
+
+@admin.action(description=_("Reject… (with a reason)"))
+def reject(modeladmin, request, queryset):
+    return _decide(
+        modeladmin,
+        request,
+        queryset,
+        _("Reject"),
+        ReasonForm,
+        lambda org, data: org.reject(request.user, data["reason"]),
+    )
+
+
+@admin.action(description=_("Suspend… (with a reason)"))
+def suspend(modeladmin, request, queryset):
+    return _decide(
+        modeladmin,
+        request,
+        queryset,
+        _("Suspend"),
+        ReasonForm,
+        lambda org, data: org.suspend(request.user, data["reason"]),
+    )
+
+
+@admin.action(description=_("Reinstate… (with a reason)"))
+def reinstate(modeladmin, request, queryset):
+    return _decide(
+        modeladmin,
+        request,
+        queryset,
+        _("Reinstate"),
+        ReasonForm,
+        lambda org, data: org.reinstate(request.user, data["reason"]),
+    )
 
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "state", "daily_quota", "created_at"]
-    list_filter = ["state", "kind"]
-    search_fields = ["name"]
-    readonly_fields = ["public_id", "created_at"]
-    inlines = [MembershipInline]
+    list_display = ["name", "kind", "sector", "state", "indian_state", "daily_quota", "created_at"]
+    list_filter = ["state", "kind", "sector", "indian_state"]
+    search_fields = ["name", "=registration_number", "contact_email"]
+    actions = [approve, reject, suspend, reinstate]
+    # The state changes only through the actions, so that every change is a recorded
+    # decision the organisation is told about.
+    readonly_fields = ["public_id", "state", "created_at", *APPLICATION_FIELDS]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "state", "public_id", "created_at"]}),
+        (_("Granted"), {"fields": ["scopes", "purposes", "daily_quota"]}),
+        (_("Security"), {"fields": ["require_operator_two_factor"]}),
+        (_("Application"), {"fields": APPLICATION_FIELDS}),
+    ]
+    inlines = [DecisionInline, MembershipInline]
+
+
+@admin.register(PendingApplication)
+class PendingApplicationAdmin(OrganisationAdmin):
+    """The review queue: oldest first, the application to read, approve or reject."""
+
+    list_display = ["name", "kind", "sector", "registration_number", "asks_for", "created_at"]
+    list_filter = ["kind", "sector", "indian_state"]
+    actions = [approve, reject]
+    ordering = ["created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).pending()
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("asks for"))
+    def asks_for(self, obj):
+        return ", ".join(str(Scope(s).label) for s in obj.requested_scopes) or "—"
+
+
+@admin.register(OrganisationDecision)
+class OrganisationDecisionAdmin(admin.ModelAdmin):
+    list_display = ["decided_at", "organisation", "action", "decided_by", "reason"]
+    list_filter = ["action"]
+    search_fields = ["organisation__name"]
+    readonly_fields = [f.name for f in OrganisationDecision._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Membership)
@@ -24,3 +213,17 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["user__username", "organisation__name"]
     autocomplete_fields = ["user", "organisation"]
+    readonly_fields = ["public_id", "invited_by"]
+
+
+@admin.register(BackupCodeDevice)
+class BackupCodeDeviceAdmin(admin.ModelAdmin):
+    """Registry admins can see how many codes someone has left, and delete the set."""
+
+    list_display = ["user", "remaining", "confirmed"]
+    search_fields = ["user__username"]
+    fields = ["user", "name", "confirmed"]
+    readonly_fields = ["user"]
+
+    def has_add_permission(self, request):
+        return False

@@ -3,12 +3,15 @@ import secrets
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin
 
 from kyvs.fields import ChoiceListField
+from providers import emails
+from providers.registration import IndianState, RegistrationKind
 
 
 class Scope(models.TextChoices):
@@ -30,6 +33,17 @@ class OrganisationQuerySet(models.QuerySet):
     def approved(self):
         return self.filter(state=Organisation.State.APPROVED)
 
+    def pending(self):
+        return self.filter(state=Organisation.State.PENDING)
+
+
+class DecisionRefused(Exception):
+    """A registry admin's decision that does not fit the organisation's present state."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
 
 class Organisation(models.Model):
     class Kind(models.TextChoices):
@@ -40,6 +54,10 @@ class Organisation(models.Model):
         RAILWAY = "railway", _("Railway")
         GOVERNMENT_OFFICE = "government_office", _("Government office")
         OTHER = "other", _("Other")
+
+    class Sector(models.TextChoices):
+        PRIVATE = "private", _("Private")
+        GOVERNMENT = "government", _("Government")
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending review")
@@ -68,7 +86,37 @@ class Organisation(models.Model):
         default=1000,
         help_text=_("Verifications it may start per day (Indian Standard Time)."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("applied"), auto_now_add=True)
+
+    # The application, as the organisation gave it.
+    sector = models.CharField(
+        _("sector"), max_length=16, choices=Sector.choices, default=Sector.PRIVATE
+    )
+    registration_kind = models.CharField(
+        _("registration number kind"), max_length=8, choices=RegistrationKind.choices, blank=True
+    )
+    registration_number = models.CharField(_("registration number"), max_length=32, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    indian_state = models.CharField(
+        _("state or union territory"), max_length=2, choices=IndianState.choices, blank=True
+    )
+    website = models.URLField(_("website"), blank=True)
+    contact_name = models.CharField(_("contact person"), max_length=200, blank=True)
+    contact_email = models.EmailField(_("official e-mail"), blank=True)
+    contact_mobile = models.CharField(_("official mobile"), max_length=10, blank=True)
+    requested_purposes = ChoiceListField(_("purposes asked for"), base_choices=Purpose.choices)
+    requested_scopes = ChoiceListField(
+        _("scopes asked for beyond status"),
+        base_choices=[(s.value, s.label) for s in Scope if s != Scope.STATUS],
+    )
+    scope_reasons = models.JSONField(_("reasons for the scopes"), default=dict, blank=True)
+    terms_accepted_at = models.DateTimeField(_("terms accepted"), null=True, blank=True)
+
+    require_operator_two_factor = models.BooleanField(
+        _("operators sign in with two factors"),
+        default=False,
+        help_text=_("Its operators must enrol an authenticator app and use it to sign in."),
+    )
 
     objects = OrganisationQuerySet.as_manager()
 
@@ -76,6 +124,13 @@ class Organisation(models.Model):
         ordering = ["name"]
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration_number"],
+                condition=~models.Q(registration_number=""),
+                name="one_organisation_per_registration_number",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -91,6 +146,100 @@ class Organisation(models.Model):
     def purpose_choices(self) -> list[tuple[str, str]]:
         return [(p.value, p.label) for p in Purpose if p.value in self.purposes]
 
+    def admin_emails(self) -> list[str]:
+        """Where news about the account goes: its active admins and the official address."""
+        addresses = [
+            m.user.email
+            for m in self.memberships.select_related("user").filter(
+                role=Membership.Role.ADMIN, user__is_active=True
+            )
+            if m.user.email
+        ]
+        if self.contact_email and self.contact_email not in addresses:
+            addresses.append(self.contact_email)
+        return addresses
+
+    # Decisions of the registry. Each one checks the state under a row lock, records who
+    # decided what and why, and tells the organisation's admins once the change is saved.
+
+    def approve(self, by, scopes: list[str], purposes: list[str], daily_quota: int):
+        if not purposes:
+            raise DecisionRefused(_("Grant at least one purpose."))
+        if daily_quota < 1:
+            raise DecisionRefused(_("The daily quota must be at least 1."))
+        extra_scopes = [s.value for s in Scope if s != Scope.STATUS and s.value in scopes]
+        return self._decide(
+            OrganisationDecision.Action.APPROVE,
+            by,
+            changes={
+                "scopes": extra_scopes,
+                "purposes": [p.value for p in Purpose if p.value in purposes],
+                "daily_quota": daily_quota,
+            },
+        )
+
+    def reject(self, by, reason: str):
+        return self._decide(OrganisationDecision.Action.REJECT, by, reason=reason)
+
+    def suspend(self, by, reason: str):
+        return self._decide(OrganisationDecision.Action.SUSPEND, by, reason=reason)
+
+    def reinstate(self, by, reason: str):
+        return self._decide(OrganisationDecision.Action.REINSTATE, by, reason=reason)
+
+    def _decide(self, action: str, by, reason: str = "", changes: dict | None = None):
+        rule = OrganisationDecision.RULES[action]
+        reason = reason.strip()
+        if rule["needs_reason"] and not reason:
+            raise DecisionRefused(_("Give a reason: the organisation is told it."))
+        with transaction.atomic():
+            locked = Organisation.objects.select_for_update().get(pk=self.pk)
+            if locked.state not in rule["from"]:
+                raise DecisionRefused(
+                    _("%(name)s cannot be %(action)s: it is %(state)s.")
+                    % {
+                        "name": locked.name,
+                        "action": OrganisationDecision.Action(action).past_tense,
+                        "state": locked.get_state_display().lower(),
+                    }
+                )
+            decision = OrganisationDecision(
+                organisation=locked,
+                action=action,
+                from_state=locked.state,
+                to_state=rule["to"],
+                decided_by=by,
+                reason=reason,
+            )
+            locked.state = rule["to"]
+            for name, value in (changes or {}).items():
+                setattr(locked, name, value)
+                setattr(decision, name, value)
+            locked.save(update_fields=["state", *(changes or {})])
+            decision.save()
+            transaction.on_commit(lambda: emails.send_decision(decision))
+        self.refresh_from_db()
+        return decision
+
+    def invite(self, email: str, role: str, invited_by) -> "Membership":
+        """Create (or reactivate) the account of a colleague at `email`. The account has no
+        usable password until its owner sets one through the invitation link."""
+        from django.contrib.auth import get_user_model
+
+        email = email.strip().lower()
+        User = get_user_model()
+        with transaction.atomic():
+            user = User.objects.filter(username=email).first()
+            if user is None:
+                user = User(username=email, email=email)
+            user.set_unusable_password()
+            user.is_active = True
+            user.save()
+            membership, _created = Membership.objects.update_or_create(
+                user=user, defaults={"organisation": self, "role": role, "invited_by": invited_by}
+            )
+        return membership
+
 
 class Membership(models.Model):
     """A person's place in one organisation. A login belongs to exactly one organisation."""
@@ -105,7 +254,16 @@ class Membership(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="memberships"
     )
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -114,6 +272,29 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()}, {self.organisation})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+    @property
+    def needs_two_factor(self) -> bool:
+        return self.is_admin or self.organisation.require_operator_two_factor
+
+    @property
+    def is_invited(self) -> bool:
+        """Invited and not yet arrived: the account has no password yet."""
+        return self.user.is_active and not self.user.has_usable_password()
+
+    def deactivate(self) -> None:
+        """Stop the account at once, everywhere. An inactive user is refused by the
+        authentication backend on every request, and the new (unusable) password changes
+        the session hash, so every open session ends too. Coming back needs a new invitation.
+        """
+        user = self.user
+        user.is_active = False
+        user.set_unusable_password()
+        user.save(update_fields=["is_active", "password"])
 
 
 class ApiKeyQuerySet(models.QuerySet):
@@ -215,3 +396,126 @@ class ApiKey(models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+class OrganisationDecision(models.Model):
+    """The registry's record of a decision about an organisation: who, when, what and why."""
+
+    class Action(models.TextChoices):
+        APPROVE = "approve", _("Approved")
+        REJECT = "reject", _("Rejected")
+        SUSPEND = "suspend", _("Suspended")
+        REINSTATE = "reinstate", _("Reinstated")
+
+        @property
+        def past_tense(self) -> str:
+            return str(self.label).lower()
+
+    State = Organisation.State
+    RULES = {
+        Action.APPROVE: {"from": {State.PENDING}, "to": State.APPROVED, "needs_reason": False},
+        Action.REJECT: {"from": {State.PENDING}, "to": State.REJECTED, "needs_reason": True},
+        Action.SUSPEND: {"from": {State.APPROVED}, "to": State.SUSPENDED, "needs_reason": True},
+        Action.REINSTATE: {
+            "from": {State.SUSPENDED},
+            "to": State.APPROVED,
+            "needs_reason": True,
+        },
+    }
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="decisions"
+    )
+    action = models.CharField(_("decision"), max_length=16, choices=Action.choices)
+    from_state = models.CharField(_("from"), max_length=16, choices=State.choices)
+    to_state = models.CharField(_("to"), max_length=16, choices=State.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    scopes = ChoiceListField(
+        _("scopes granted beyond status"),
+        base_choices=[(s.value, s.label) for s in Scope if s != Scope.STATUS],
+    )
+    purposes = ChoiceListField(_("purposes granted"), base_choices=Purpose.choices)
+    daily_quota = models.PositiveIntegerField(_("daily quota"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-decided_at"]
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+
+    def __str__(self) -> str:
+        return f"{self.organisation}: {self.get_action_display()}"
+
+
+class PendingApplication(Organisation):
+    """The review queue in the admin: organisations waiting for a decision."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("pending application")
+        verbose_name_plural = _("pending applications")
+
+
+class BackupCodeDevice(ThrottlingMixin, Device):
+    """Single-use codes for signing in when the authenticator app is not at hand.
+
+    Only a keyed digest of each code is stored; a code is removed as it is used, inside a
+    transaction with the row locked, so it works once even if sent twice at the same moment.
+    """
+
+    COUNT = 10
+    digests = models.JSONField(default=list, editable=False)
+
+    class Meta:
+        verbose_name = _("backup codes")
+        verbose_name_plural = _("backup codes")
+
+    @staticmethod
+    def digest_of(code: str) -> str:
+        normalised = "".join(code.split()).replace("-", "").lower()
+        return salted_hmac("kyvs.providers.backupcode", normalised, algorithm="sha256").hexdigest()
+
+    def generate_codes(self) -> list[str]:
+        """Replace the codes with a fresh set; returns them, to be shown once."""
+        alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+        codes = []
+        for _i in range(self.COUNT):
+            raw = "".join(secrets.choice(alphabet) for _j in range(10))
+            codes.append(f"{raw[:5]}-{raw[5:]}")
+        self.digests = [self.digest_of(code) for code in codes]
+        self.save()
+        return codes
+
+    def get_throttle_factor(self) -> int:
+        return 1
+
+    def verify_token(self, token) -> bool:
+        allowed, _reason = self.verify_is_allowed()
+        if not allowed:
+            return False
+        digest = self.digest_of(str(token))
+        with transaction.atomic():
+            locked = BackupCodeDevice.objects.select_for_update().get(pk=self.pk)
+            remaining = [d for d in locked.digests if not hmac.compare_digest(d, digest)]
+            if len(remaining) == len(locked.digests):
+                locked.throttle_increment()
+                self.throttling_failure_count = locked.throttling_failure_count
+                self.throttling_failure_timestamp = locked.throttling_failure_timestamp
+                return False
+            locked.digests = remaining
+            locked.throttle_reset(commit=False)
+            locked.save()
+        self.digests = remaining
+        self.throttle_reset(commit=False)
+        return True
+
+    @property
+    def remaining(self) -> int:
+        return len(self.digests)

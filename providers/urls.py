@@ -1,6 +1,18 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from providers.views import apply, console
 
 app_name = "providers"
 
 # Onboarding lives under /providers/, the organisation console under /console/.
-urlpatterns: list = []
+urlpatterns = [
+    path("providers/apply/", apply.apply, name="apply"),
+    path("providers/apply/done/", apply.apply_done, name="apply_done"),
+    path("console/", console.overview, name="console"),
+    path("console/members/invite/", console.invite, name="invite"),
+    path("console/members/<uuid:public_id>/role/", console.change_role, name="change_role"),
+    path("console/members/<uuid:public_id>/deactivate/", console.deactivate, name="deactivate"),
+    path("console/security/", console.security, name="security"),
+    path("console/history/", console.history, name="history"),
+    path("console/history.csv", console.history_csv, name="history_csv"),
+]

@@ -3,8 +3,11 @@ import re
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.factories import make_beneficiary, make_member, make_organisation
+from tests.factories import give_totp_device, make_beneficiary, make_member, make_organisation
 from verification import sms
 
 OTP_RE = re.compile(r"\b(\d{6})\b")
@@ -30,6 +33,25 @@ def otp_from(message) -> str:
     return OTP_RE.search(message.body).group(1)
 
 
+class SecondFactorClient(Client):
+    """A test client whose force_login also passes the second factor when the user has an
+    authenticator app, as a person who typed the code would have. Tests of the second
+    factor itself sign in with `client.login(...)`, which does not."""
+
+    def force_login(self, user, backend=None):
+        super().force_login(user, backend)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is not None:
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+
+@pytest.fixture
+def client():
+    return SecondFactorClient()
+
+
 @pytest.fixture
 def organisation(db):
     """Alice's organisation: approved, status and vaccinations, travel and service."""
@@ -38,8 +60,10 @@ def organisation(db):
 
 @pytest.fixture
 def alice(organisation):
-    """The organisation admin."""
-    return make_member(organisation, "alice", role="admin")
+    """The organisation admin, with her authenticator app enrolled."""
+    user = make_member(organisation, "alice", role="admin")
+    give_totp_device(user)
+    return user
 
 
 @pytest.fixture
@@ -61,7 +85,9 @@ def charlie(other_organisation):
 
 @pytest.fixture
 def registry_admin(django_user_model):
-    return django_user_model.objects.create_superuser("registry", password="password-for-tests")
+    user = django_user_model.objects.create_superuser("registry", password="password-for-tests")
+    give_totp_device(user)
+    return user
 
 
 @pytest.fixture

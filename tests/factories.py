@@ -4,6 +4,8 @@ import itertools
 from datetime import date
 
 from django.contrib.auth import get_user_model
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from providers.models import Membership, Organisation
 from verification.models import Beneficiary, Dose, Vaccine
@@ -29,6 +31,17 @@ def make_member(organisation: Organisation, username: str | None = None, role="o
     user = get_user_model().objects.create_user(username, password="password-for-tests")
     Membership.objects.create(user=user, organisation=organisation, role=role)
     return user
+
+
+def give_totp_device(user) -> TOTPDevice:
+    """An enrolled authenticator app; `totp_now(device)` is the code it shows."""
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+
+def totp_now(device: TOTPDevice, offset: int = 0) -> str:
+    """The code `device` accepts now (offset in 30-second steps)."""
+    code = totp(device.bin_key, device.step, device.t0, device.digits, device.drift + offset)
+    return f"{code:0{device.digits}d}"
 
 
 def make_beneficiary(**fields) -> Beneficiary:

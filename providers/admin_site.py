@@ -1,0 +1,13 @@
+from django.contrib.auth.views import redirect_to_login
+from django.urls import reverse
+from django_otp.admin import OTPAdminSite
+
+
+class KyvsAdminSite(OTPAdminSite):
+    """The Django admin, open only to staff who have passed their second factor.
+
+    There is one way in: the site's own sign-in page, after which the two-factor
+    middleware asks for enrolment or a code, then sends the registry admin on."""
+
+    def login(self, request, extra_context=None):
+        return redirect_to_login(request.GET.get("next") or reverse("admin:index"))

@@ -1,0 +1,258 @@
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.utils.translation import gettext_lazy as _
+
+from providers import registration
+from providers.models import Membership, Organisation, Purpose, Scope
+from verification import registry
+
+EXTRA_SCOPES = [(s.value, s.label) for s in Scope if s != Scope.STATUS]
+
+
+class ApplicationForm(forms.Form):
+    name = forms.CharField(label=_("Organisation name"), max_length=200)
+    kind = forms.ChoiceField(label=_("Kind of organisation"), choices=Organisation.Kind.choices)
+    sector = forms.ChoiceField(
+        label=_("Sector"), choices=Organisation.Sector.choices, widget=forms.RadioSelect
+    )
+    registration_kind = forms.ChoiceField(
+        label=_("Registration number kind"),
+        choices=registration.RegistrationKind.choices,
+        widget=forms.RadioSelect,
+    )
+    registration_number = forms.CharField(
+        label=_("Registration number"),
+        max_length=32,
+        help_text=_(
+            "CIN: 21 characters, like L17110MH1973PLC019786. GSTIN: 15 characters, like "
+            "24AAACC1206D1ZM. Government offices without either: GOV-<state code>-"
+            "<department>-<office number>, like GOV-GJ-HEALTH-0042."
+        ),
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
+    )
+    address = forms.CharField(
+        label=_("Registered address"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    indian_state = forms.ChoiceField(
+        label=_("State or union territory"),
+        choices=[("", _("Choose…")), *registration.IndianState.choices],
+    )
+    website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
+    purposes = forms.MultipleChoiceField(
+        label=_("Purposes you will verify for"),
+        choices=Purpose.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one purpose.")},
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("Data beyond the vaccination status"),
+        help_text=_(
+            "Every approved organisation sees the status. Ask for more only if you need it, "
+            "and say why."
+        ),
+        choices=EXTRA_SCOPES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    reason_vaccinations = forms.CharField(
+        label=_("Why you need the vaccination events"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    reason_demographics = forms.CharField(
+        label=_("Why you need the demographics"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    contact_name = forms.CharField(label=_("Contact person"), max_length=200)
+    email = forms.EmailField(
+        label=_("Official e-mail"),
+        help_text=_("This will be your sign-in name, and where we write to you."),
+    )
+    mobile = forms.CharField(
+        label=_("Official mobile"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+    password1 = forms.CharField(
+        label=_("Choose a password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 8 characters, not only digits, not a common password."),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    accept_terms = forms.BooleanField(
+        label=_(
+            "We accept the terms of use: we will ask only with the customer present and "
+            "consenting, for the purpose stated, and will not keep what we are shown beyond "
+            "what the law requires."
+        ),
+        error_messages={"required": _("The terms must be accepted to apply.")},
+    )
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if Organisation.objects.filter(name__iexact=name).exists():
+            raise forms.ValidationError(_("An organisation of this name is already registered."))
+        return name
+
+    def clean_registration_number(self) -> str:
+        return registration.normalise(self.cleaned_data["registration_number"])
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if get_user_model().objects.filter(username__iexact=email).exists():
+            raise forms.ValidationError(
+                _("This e-mail address cannot be used for a new application. Sign in instead.")
+            )
+        return email
+
+    def clean_mobile(self) -> str:
+        try:
+            return registry.normalise_mobile(self.cleaned_data["mobile"])
+        except registry.InvalidMobile:
+            raise forms.ValidationError(
+                _("Enter a 10-digit Indian mobile number, such as 98765 43210.")
+            ) from None
+
+    def clean(self):
+        data = super().clean()
+        kind, number = data.get("registration_kind"), data.get("registration_number")
+        if kind and number:
+            example = registration.EXAMPLES[kind]
+            if not registration.is_valid(kind, number):
+                self.add_error(
+                    "registration_number",
+                    _("This is not a valid %(kind)s. It looks like %(example)s.")
+                    % {"kind": registration.RegistrationKind(kind).label, "example": example},
+                )
+            elif (
+                kind == registration.RegistrationKind.GOVERNMENT
+                and data.get("sector") != Organisation.Sector.GOVERNMENT
+            ):
+                self.add_error(
+                    "registration_kind",
+                    _("Only government organisations can apply with a government office code."),
+                )
+            elif Organisation.objects.filter(registration_number=number).exists():
+                self.add_error(
+                    "registration_number",
+                    _(
+                        "An organisation with this registration number has already applied. "
+                        "If it is yours, ask its admin to invite you, or contact the registry."
+                    ),
+                )
+        for scope in data.get("scopes") or []:
+            if not data.get(f"reason_{scope}", "").strip():
+                self.add_error(f"reason_{scope}", _("Say why you need this data."))
+        password = data.get("password1")
+        if password and data.get("password2") and password != data["password2"]:
+            self.add_error("password2", _("The two passwords differ."))
+        elif password:
+            user = get_user_model()(username=data.get("email", ""), email=data.get("email", ""))
+            try:
+                password_validation.validate_password(password, user)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return data
+
+    def scope_reasons(self) -> dict[str, str]:
+        return {
+            scope: self.cleaned_data[f"reason_{scope}"].strip()
+            for scope in self.cleaned_data["scopes"]
+        }
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"))
+    role = forms.ChoiceField(
+        label=_("Role"),
+        choices=Membership.Role.choices,
+        initial=Membership.Role.OPERATOR,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, organisation: Organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organisation = organisation
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        user = get_user_model().objects.filter(username__iexact=email).first()
+        if user is None:
+            return email
+        membership = getattr(user, "membership", None)
+        if membership is None or membership.organisation_id != self.organisation.pk:
+            raise forms.ValidationError(_("This address is already used by another account."))
+        if user.is_active and user.has_usable_password():
+            raise forms.ValidationError(_("This person is already a member."))
+        return email
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+
+
+class HistoryFilterForm(forms.Form):
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    operator = forms.ChoiceField(label=_("Operator"), required=False)
+    outcome = forms.ChoiceField(label=_("Outcome"), required=False)
+
+    def __init__(self, *args, organisation: Organisation, outcomes, **kwargs):
+        super().__init__(*args, **kwargs)
+        members = organisation.memberships.select_related("user").order_by("user__username")
+        self.fields["operator"].choices = [("", _("Everyone"))] + [
+            (str(m.public_id), m.user.get_username()) for m in members
+        ]
+        self.fields["outcome"].choices = [("", _("Any outcome")), *outcomes]
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=16,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autofocus": True,
+                "spellcheck": "false",
+            }
+        ),
+        error_messages={"required": _("Type the code.")},
+    )
+
+    def clean_code(self) -> str:
+        return "".join(self.cleaned_data["code"].split())
+
+
+class ApproveForm(forms.Form):
+    scopes = forms.MultipleChoiceField(
+        label=_("Data granted beyond the status"),
+        choices=EXTRA_SCOPES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    purposes = forms.MultipleChoiceField(
+        label=_("Purposes granted"), choices=Purpose.choices, widget=forms.CheckboxSelectMultiple
+    )
+    daily_quota = forms.IntegerField(label=_("Daily quota"), min_value=1, initial=1000)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (sent to the organisation)"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+    )

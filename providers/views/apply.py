@@ -1,0 +1,51 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django_ratelimit.decorators import ratelimit
+
+from providers import services
+from providers.forms import ApplicationForm
+
+# Applying is public: a few tries an hour from one address is plenty for a real applicant.
+APPLY_RATE = "5/h"
+
+
+@ratelimit(key="ip", rate=APPLY_RATE, method="POST", block=True)
+def apply(request: HttpRequest) -> HttpResponse:
+    form = ApplicationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            organisation = services.submit_application(
+                name=data["name"],
+                kind=data["kind"],
+                sector=data["sector"],
+                registration_kind=data["registration_kind"],
+                registration_number=data["registration_number"],
+                address=data["address"],
+                indian_state=data["indian_state"],
+                website=data["website"],
+                purposes=data["purposes"],
+                scopes=data["scopes"],
+                scope_reasons=form.scope_reasons(),
+                contact_name=data["contact_name"],
+                email=data["email"],
+                mobile=data["mobile"],
+                password=data["password1"],
+            )
+        except services.DuplicateApplication:
+            form.add_error(
+                None,
+                _(
+                    "An organisation with this name, registration number or e-mail has just "
+                    "applied. If it is yours, contact the registry."
+                ),
+            )
+        else:
+            request.session["kyvs.applied"] = str(organisation.public_id)
+            return redirect("providers:apply_done")
+    return render(request, "providers/apply.html", {"form": form})
+
+
+def apply_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "providers/apply_done.html")
