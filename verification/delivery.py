@@ -70,7 +70,7 @@ def _run_in_thread(job: OtpJob) -> None:
     try:
         deliver(job)
     except Exception:
-        log.exception("OTP job failed for verification #%s", job.verification_pk)
+        log.exception("sending a code failed for verification #%s", job.verification_pk)
     finally:
         # One SMS per start is rare next to requests: not worth a connection held per thread.
         connections.close_all()

@@ -68,13 +68,19 @@ class _Allowance:
         try:
             usage = limits.consume(name, ident, limit, window)
         except limits.CacheUnavailable:
-            log.error("OTP refused, rate limit cache unavailable (%s)", self.audit)
+            log.error("code not sent: the rate limit cache is unavailable (%s)", self.audit)
             raise _unavailable() from None
         self.taken.append(usage)
         if name == "otp-mobile":
             self.mobile.append(usage)
         if usage.exceeded:
-            log.warning("OTP refused, %s limit %d per %ds (%s)", name, limit, window, self.audit)
+            log.warning(
+                "code not sent: %s limit of %d per %ds reached (%s)",
+                name,
+                limit,
+                window,
+                self.audit,
+            )
             minutes = math.ceil(usage.retry_after / 60)
             wait = ngettext(
                 "Please try again in %(minutes)d minute.",
