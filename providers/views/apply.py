@@ -3,6 +3,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django_ratelimit.decorators import ratelimit
 
+from kyvs.http import client_ip
 from providers import services
 from providers.forms import ApplicationForm
 
@@ -10,7 +11,11 @@ from providers.forms import ApplicationForm
 APPLY_RATE = "5/h"
 
 
-@ratelimit(key="ip", rate=APPLY_RATE, method="POST", block=True)
+def _client(group, request) -> str:
+    return client_ip(request) or "unknown"
+
+
+@ratelimit(key=_client, rate=APPLY_RATE, method="POST", block=True)
 def apply(request: HttpRequest) -> HttpResponse:
     form = ApplicationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
