@@ -143,11 +143,11 @@ def _json_body(request: HttpRequest) -> dict:
 
 
 def _string(data: dict, name: str, *, required: bool = True) -> str | None:
-    value = data.get(name)
-    if value is None:
+    if name not in data:
         if required:
             raise ApiProblem("invalid_field", f"{name}: this field is required.")
         return None
+    value = data[name]
     if not isinstance(value, str):
         raise ApiProblem("invalid_field", f"{name}: must be a string.")
     return value
