@@ -1,6 +1,6 @@
 from django.urls import path
 
-from providers.views import apply, console
+from providers.views import api_keys, apply, console
 
 app_name = "providers"
 
@@ -15,4 +15,10 @@ urlpatterns = [
     path("console/security/", console.security, name="security"),
     path("console/history/", console.history, name="history"),
     path("console/history.csv", console.history_csv, name="history_csv"),
+    path("console/api-keys/", api_keys.api_keys, name="api_keys"),
+    path(
+        "console/api-keys/<uuid:public_id>/revoke/",
+        api_keys.revoke_api_key,
+        name="revoke_api_key",
+    ),
 ]

@@ -1,0 +1,104 @@
+"""API keys in the organisation console: list, create (the key is shown once), revoke.
+
+Only the organisation's admins (providers.access.admin_required); keys are always looked up
+within the admin's own organisation, so another organisation's key is a 404.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from providers.access import admin_required
+from providers.models import ApiKey, Scope
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        help_text=gettext_lazy("What the key is for, e.g. “Booking system”."),
+        max_length=100,
+        error_messages={"required": gettext_lazy("Give the key a name.")},
+    )
+    scopes = forms.MultipleChoiceField(
+        label=gettext_lazy("What answers may include, beyond the vaccination status"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only scopes the organisation holds can be given to one of its keys.
+        self.fields["scopes"].choices = [
+            (s.value, s.label)
+            for s in Scope
+            if s != Scope.STATUS and s.value in organisation.scopes
+        ]
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError(_("Give the key a name."))
+        return name
+
+
+def _page(request: HttpRequest, form: ApiKeyForm, *, new_key=None, raw_key="", status=200):
+    organisation = request.organisation
+    return render(
+        request,
+        "providers/api_keys_created.html" if raw_key else "providers/api_keys.html",
+        {
+            "organisation": organisation,
+            "form": form,
+            "keys": organisation.api_keys.select_related("created_by"),
+            "scope_labels": dict(Scope.choices),
+            "new_key": new_key,
+            "raw_key": raw_key,
+            "api_keys_url": request.path,
+            "section": "api_keys",
+        },
+        status=status,
+    )
+
+
+@never_cache
+@admin_required
+def api_keys(request: HttpRequest) -> HttpResponse:
+    """The list and the form to create a key. A created key is shown in the answer to the
+    POST itself rather than after a redirect: it is never stored anywhere in clear, not even
+    for a moment in the session, and this page is the only time anyone sees it."""
+    organisation = request.organisation
+    form = ApiKeyForm(request.POST or None, organisation=organisation)
+    if request.method == "POST":
+        if not organisation.is_approved:
+            messages.error(request, _("API keys can be created once the registry approves you."))
+            return redirect("providers:api_keys")
+        if form.is_valid():
+            new_key, raw_key = ApiKey.issue(
+                organisation,
+                form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                created_by=request.user,
+            )
+            return _page(
+                request, ApiKeyForm(organisation=organisation), new_key=new_key, raw_key=raw_key
+            )
+        return _page(request, form, status=422)
+    return _page(request, form)
+
+
+@require_POST
+@admin_required
+def revoke_api_key(request: HttpRequest, public_id) -> HttpResponse:
+    api_key = get_object_or_404(ApiKey, public_id=public_id, organisation=request.organisation)
+    api_key.revoke()
+    messages.success(
+        request,
+        _("The key “%(name)s” (%(prefix)s…) is revoked; calls with it are refused from now on.")
+        % {"name": api_key.name, "prefix": api_key.prefix},
+    )
+    return redirect("providers:api_keys")
