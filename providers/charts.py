@@ -86,7 +86,8 @@ def stacked_bars_per_day(
                 mark_safe("".join(rects)),  # noqa: S308
             )
         )
-        if index % 7 == 0 or index == len(days) - 1:
+        # Label the last day and every seventh before it, so labels never collide.
+        if (len(days) - 1 - index) % 7 == 0:
             parts.append(
                 format_html(
                     '<text x="{}" y="{}" font-size="11" text-anchor="middle" fill="#5b6573">'
