@@ -1,0 +1,126 @@
+#!/usr/bin/env python
+"""Time many starts that match one person, no one, or two people, against a slow SMS gateway.
+
+    python scripts/bench_enumeration.py [--starts 200] [--delay-ms 300] [--queue thread sync]
+
+Runs the real web view through Django's test client on a throwaway test database (SQLite in
+memory, or DATABASE_URL's server), with the `http` SMS backend pointed at a local gateway
+that takes --delay-ms to answer. The three kinds are interleaved at random. With
+KYVS_SMS_QUEUE=thread the three distributions should be the same; with "sync" (shown for
+contrast) a match pays the gateway's delay, which is what an onlooker could measure.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyvs.test_settings")
+os.environ.setdefault("KYVS_LOG_LEVEL", "ERROR")
+# Limits far out of the way: this measures timing, not limits.
+for name in ["KYVS_OTPS_PER_MOBILE_PER_HOUR", "KYVS_OTPS_PER_MOBILE_PER_DAY"]:
+    os.environ[name] = "1000000"
+os.environ["KYVS_STARTS_PER_ACTOR"] = "1000000"
+
+
+def slow_gateway(delay: float) -> str:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(delay)  # the gateway's own latency, which is what is being hidden
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/sms"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(round(p / 100 * (len(ordered) - 1))), len(ordered) - 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--starts", type=int, default=200, help="starts of each kind")
+    parser.add_argument("--delay-ms", type=int, default=300, help="the gateway's latency")
+    parser.add_argument("--queue", nargs="+", default=["thread", "sync"])
+    args = parser.parse_args()
+
+    os.environ["KYVS_SMS_BACKEND"] = "http"
+    os.environ["KYVS_SMS_HTTP_URL"] = slow_gateway(args.delay_ms / 1000)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from tests.factories import make_beneficiary, make_member, make_organisation
+    from verification import delivery
+
+    setup_test_environment()
+    settings.ALLOWED_HOSTS = ["testserver"]
+    old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
+    try:
+        organisation = make_organisation(name="Bench Travels", daily_quota=10**9)
+        operator = make_member(organisation, "bench-operator")
+        n = args.starts
+        for i in range(n):
+            make_beneficiary(name=f"Match Person {i}", mobile=f"97{i:08d}")
+            make_beneficiary(name=f"Twin Person {i}", mobile=f"96{i:08d}")
+            make_beneficiary(name=f"Twin Person {i}", mobile=f"96{i:08d}")
+        client = Client()
+        client.force_login(operator)
+        print(
+            f"{n} starts of each kind, gateway latency {args.delay_ms} ms, "
+            f"database {connection.vendor}, cache {settings.CACHES['default']['BACKEND']}"
+        )
+        for queue in args.queue:
+            settings.KYVS_SMS_QUEUE = queue
+            kinds = {
+                "match": [(f"Match Person {i}", f"97{i:08d}") for i in range(n)],
+                "no match": [(f"Nobody Person {i}", f"95{i:08d}") for i in range(n)],
+                "two matches": [(f"Twin Person {i}", f"96{i:08d}") for i in range(n)],
+            }
+            order = [kind for kind in kinds for _ in range(n)]
+            random.shuffle(order)
+            timings: dict[str, list[float]] = {kind: [] for kind in kinds}
+            for kind in order:
+                name, mobile = kinds[kind].pop()
+                began = time.perf_counter()
+                response = client.post(
+                    "/verify/", {"full_name": name, "mobile_number": mobile, "purpose": "travel"}
+                )
+                timings[kind].append((time.perf_counter() - began) * 1000)
+                assert response.status_code == 302, response.status_code
+            if queue == "thread":
+                delivery._executor().shutdown(wait=True)
+                delivery._pool = None
+            print(f"\nKYVS_SMS_QUEUE={queue}")
+            print(f"  {'kind':<12} {'median ms':>10} {'p95 ms':>8} {'mean ms':>8} {'max ms':>8}")
+            for kind, values in timings.items():
+                print(
+                    f"  {kind:<12} {statistics.median(values):>10.1f} "
+                    f"{percentile(values, 95):>8.1f} {statistics.fmean(values):>8.1f} "
+                    f"{max(values):>8.1f}"
+                )
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
