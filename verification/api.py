@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from kyvs.http import client_ip
 from providers.models import ApiKey, Purpose
 from verification import otp as otps
 from verification import services
@@ -202,6 +203,7 @@ def generate_otp(request: HttpRequest) -> JsonResponse:
         mobile=form.cleaned_data["mobile_number"],
         purpose=purpose,
         channel=Verification.Channel.API,
+        ip=client_ip(request),
     )
     return JsonResponse({"txnId": str(verification.public_id)})
 

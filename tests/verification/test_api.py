@@ -589,3 +589,9 @@ def test_a_scope_withdrawn_from_the_organisation_is_withdrawn_from_its_keys(
 
     assert "vaccinations" not in body
     assert "beneficiary" not in body
+
+
+def test_the_client_address_is_kept_for_the_audit(api, asha, sms_outbox):
+    txn_id = api.generate(NAME, MOBILE).json()["txnId"]
+
+    assert Verification.objects.get(public_id=txn_id).ip == "127.0.0.1"

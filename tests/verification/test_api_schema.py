@@ -12,7 +12,9 @@ from kyvs.wsgi import application
 from tests.conftest import otp_from
 from tests.factories import add_dose, make_beneficiary, make_organisation
 from tests.verification.api_client import issue_key, sha256
+from verification.api_errors import CONFIRMATION_FAILURES, ERRORS, REFUSALS
 from verification.models import Beneficiary
+from verification.openapi import openapi_document
 
 schema = schemathesis.openapi.from_wsgi("/api/v3/openapi.json", application)
 
@@ -79,3 +81,19 @@ def test_a_whole_verification_with_every_scope_answers_as_the_document_says(api_
     assert body["vaccination_status"] == 1
     assert body["vaccinations"][0]["vaccine"] == "Covishield"
     assert body["beneficiary"]["name"] == "Asha Patel"
+
+
+def test_the_docs_page_lists_every_error_code_with_curl_and_python_examples(client):
+    page = client.get("/api/docs/").content.decode()
+
+    for error in ERRORS.values():
+        assert f'<td class="mono">{error.code}</td>' in page
+    assert "curl -s -X POST" in page
+    assert "import hashlib" in page
+    assert "/api/v3/openapi.json" in page
+
+
+def test_the_document_names_every_error_code_the_api_can_answer():
+    text = str(openapi_document())
+    for name in {*REFUSALS.values(), *CONFIRMATION_FAILURES.values()} - {"server_error"}:
+        assert f"`{ERRORS[name].code}`" in text, name
