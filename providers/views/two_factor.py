@@ -3,6 +3,7 @@ import base64
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -104,15 +105,24 @@ def verify(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["code"]
-        for device in devices_for_user(request.user, confirmed=True, for_verify=True):
-            if device.verify_token(code):
-                otp_login(request, device)
-                if isinstance(device, BackupCodeDevice):
-                    messages.warning(
-                        request,
-                        _("You used a backup code; %(n)d are left.") % {"n": device.remaining},
-                    )
-                return redirect(_next_url(request))
+        # for_verify locks the devices' rows, so that throttling counts every try.
+        with transaction.atomic():
+            device = next(
+                (
+                    device
+                    for device in devices_for_user(request.user, confirmed=True, for_verify=True)
+                    if device.verify_token(code)
+                ),
+                None,
+            )
+        if device is not None:
+            otp_login(request, device)
+            if isinstance(device, BackupCodeDevice):
+                messages.warning(
+                    request,
+                    _("You used a backup code; %(n)d are left.") % {"n": device.remaining},
+                )
+            return redirect(_next_url(request))
         form.add_error("code", _("That code is not right, or was used already."))
     return render(
         request,
