@@ -1,0 +1,413 @@
+import csv
+import io
+import tracemalloc
+from datetime import date, timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from verification import importer
+from verification.models import Beneficiary, Dose, VaccinationStatus
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ",".join(importer.HEADER)
+ASHA_1 = "12345678900001,Asha Patel,9876543210,1990,F,Covishield,1,primary,2021-05-01,UHC Navrangpura,Ahmedabad,Gujarat"  # noqa: E501
+ASHA_2 = "12345678900001,Asha Patel,9876543210,1990,F,Covishield,2,primary,2021-07-20,UHC Navrangpura,Ahmedabad,Gujarat"  # noqa: E501
+ASHA_B = "12345678900001,Asha Patel,9876543210,1990,F,Covaxin,1,precaution,2022-04-15,PHC Bhayli,Vadodara,Gujarat"  # noqa: E501
+RAVI = "12345678900002,Ravi Kumar,+91 98250-11111,1975,M,,,,,,,"
+GOOD_ROW = "12345678900003,Meena Shah,9825022222,1982,F,Janssen,1,primary,2021-09-01,KEM Hospital,Mumbai,Maharashtra"  # noqa: E501
+
+
+def write_csv(tmp_path, *rows: str, header: str = HEADER, encoding="utf-8", name="registry.csv"):
+    path = tmp_path / name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding=encoding)
+    return path
+
+
+def run_import(path) -> str:
+    out = io.StringIO()
+    call_command("import_registry", str(path), stdout=out)
+    return out.getvalue()
+
+
+def rejection(path) -> str:
+    with pytest.raises(CommandError) as raised:
+        run_import(path)
+    return str(raised.value)
+
+
+def test_it_imports_beneficiaries_with_and_without_doses(tmp_path):
+    output = run_import(write_csv(tmp_path, ASHA_1, ASHA_2, ASHA_B, RAVI))
+
+    assert "2 created, 0 updated" in output
+    assert "3 doses" in output
+    asha = Beneficiary.objects.get(reference_id="12345678900001")
+    assert (asha.name, asha.mobile, asha.birth_year, asha.gender) == (
+        "Asha Patel",
+        "9876543210",
+        1990,
+        "F",
+    )
+    assert asha.vaccination_status() == VaccinationStatus.FULLY_VACCINATED
+    booster = asha.doses.get(kind=Dose.Kind.PRECAUTION)
+    assert (booster.vaccine.name, booster.dose_number, booster.date) == (
+        "Covaxin",
+        1,
+        date(2022, 4, 15),
+    )
+    assert (booster.centre, booster.district, booster.state) == (
+        "PHC Bhayli",
+        "Vadodara",
+        "Gujarat",
+    )
+    ravi = Beneficiary.objects.get(reference_id="12345678900002")
+    assert ravi.mobile == "9825011111"
+    assert ravi.doses.count() == 0
+    assert ravi.vaccination_status() == VaccinationStatus.NOT_VACCINATED
+
+
+def test_imported_people_can_be_found_by_name_and_mobile(tmp_path):
+    run_import(write_csv(tmp_path, ASHA_1, RAVI))
+
+    assert Beneficiary.objects.matching("  ASHA  patel ", "098765 43210").count() == 1
+    assert Beneficiary.objects.matching("Ravi Kumar", "9825011111").count() == 1
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
+def test_it_reads_gujarati_and_devanagari_names_with_or_without_a_bom(tmp_path, encoding):
+    path = write_csv(
+        tmp_path,
+        "12345678900011,ભાવના પટેલ,9825033333,1984,F,,,,,,,",
+        "12345678900012,सुनील वर्मा,9825044444,1975,M,,,,,,,",
+        encoding=encoding,
+    )
+
+    run_import(path)
+
+    assert Beneficiary.objects.get(reference_id="12345678900011").name == "ભાવના પટેલ"
+    assert Beneficiary.objects.matching("सुनील वर्मा", "9825044444").exists()
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("1234567890001,Asha Patel,9876543210,1990,F,,,,,,,", "is not 14 digits"),
+        ("1234567890000A,Asha Patel,9876543210,1990,F,,,,,,,", "is not 14 digits"),
+        ("12345678900001,  ,9876543210,1990,F,,,,,,,", "name is empty"),
+        ("12345678900001,Asha Patel,5876543210,1990,F,,,,,,,", "is not a 10-digit Indian mobile"),
+        ("12345678900001,Asha Patel,98765,1990,F,,,,,,,", "is not a 10-digit Indian mobile"),
+        ("12345678900001,Asha Patel,9876543210,1850,F,,,,,,,", "birth_year '1850' is not a year"),
+        ("12345678900001,Asha Patel,9876543210,2999,F,,,,,,,", "birth_year '2999' is not a year"),
+        ("12345678900001,Asha Patel,9876543210,19x0,F,,,,,,,", "birth_year '19x0' is not a year"),
+        ("12345678900001,Asha Patel,9876543210,1990,X,,,,,,,", "gender 'X' is not M, F or O"),
+        (ASHA_1.replace("Covishield", "Sputnik X"), "unknown vaccine 'Sputnik X'"),
+        (ASHA_1.replace(",1,primary", ",0,primary"), "dose_number '0' is not a number"),
+        (ASHA_1.replace(",1,primary", ",one,primary"), "dose_number 'one' is not a number"),
+        (ASHA_1.replace("primary", "booster"), "dose_kind 'booster' is not primary or precaution"),
+        (ASHA_1.replace("2021-05-01", "01/05/2021"), "dose_date '01/05/2021' is not a date"),
+        (ASHA_1.replace("2021-05-01", "2021-02-30"), "dose_date '2021-02-30' is not a date"),
+        (ASHA_1.replace("2021-05-01", "2099-01-01"), "is in the future"),
+        (ASHA_1.replace("1990", "2022"), "is before the birth year"),
+        (ASHA_1.replace("Ahmedabad", ""), "dose columns left empty: district"),
+        ("12345678900001,Asha Patel,9876543210,1990,F", "expected 12 columns, found 5"),
+        (ASHA_1 + ",extra", "expected 12 columns, found 13"),
+    ],
+)
+def test_it_names_the_line_and_reason_of_a_bad_row(tmp_path, row, reason):
+    message = rejection(write_csv(tmp_path, GOOD_ROW, row))
+
+    assert "Nothing imported: 1 bad line." in message
+    assert "line 3: " in message
+    assert reason in message.split("line 3: ", 1)[1]
+    assert "line 2" not in message
+
+
+@pytest.mark.parametrize(
+    ("second_row", "reason"),
+    [
+        (ASHA_2.replace("Asha Patel", "Asha Shah"), "name differs from line 2"),
+        (ASHA_2.replace("9876543210", "9876500000"), "mobile differs from line 2"),
+        (ASHA_2.replace("1990,F", "1991,O"), "birth_year, gender differ from line 2"),
+        (ASHA_1.replace("2021-05-01", "2021-06-01"), "primary dose 1 is also on line 2"),
+        (
+            "12345678900001,Asha Patel,9876543210,1990,F,,,,,,,",
+            "a row without a dose is only for a beneficiary without doses",
+        ),
+    ],
+)
+def test_it_checks_that_a_beneficiarys_rows_agree(tmp_path, second_row, reason):
+    message = rejection(write_csv(tmp_path, ASHA_1, second_row))
+
+    assert "line 3: " in message
+    assert reason in message
+
+
+def test_the_same_dose_number_may_be_both_primary_and_precaution(tmp_path):
+    run_import(write_csv(tmp_path, ASHA_1, ASHA_B))
+
+    assert Dose.objects.count() == 2
+
+
+def test_it_requires_a_beneficiarys_rows_to_be_consecutive(tmp_path):
+    message = rejection(write_csv(tmp_path, ASHA_1, GOOD_ROW, ASHA_2))
+
+    assert "line 4: beneficiary 12345678900001 appears earlier in the file" in message
+
+
+def test_it_lists_each_bad_line_with_its_number(tmp_path):
+    path = write_csv(
+        tmp_path,
+        GOOD_ROW,
+        "12345678900001,Asha Patel,12345,1990,F,,,,,,,",
+        RAVI,
+        "12345678900004,Kiran Desai,9825000001,1988,Z,Covishield,1,primary,2021-13-01,a,b,c",
+    )
+
+    message = rejection(path)
+
+    assert "Nothing imported: 2 bad lines." in message
+    assert "line 3: mobile '12345' is not a 10-digit Indian mobile" in message
+    line_5 = message.split("line 5: ", 1)[1]
+    assert "gender 'Z'" in line_5
+    assert "dose_date '2021-13-01'" in line_5
+    assert "line 2:" not in message
+    assert "line 4:" not in message
+
+
+def test_it_imports_nothing_when_one_row_is_bad(tmp_path):
+    rows = [f"{90000000000000 + n},Person {n},98250{n:05d},1980,M,,,,,,," for n in range(5000)]
+    rows.append(ASHA_1.replace("primary", "booster"))
+
+    rejection(write_csv(tmp_path, *rows))
+
+    assert Beneficiary.objects.count() == 0
+    assert Dose.objects.count() == 0
+
+
+def test_a_failure_while_writing_leaves_nothing_half_written(tmp_path, monkeypatch):
+    rows = [f"{90000000000000 + n},Person {n},98250{n:05d},1980,M,,,,,,," for n in range(50)]
+    monkeypatch.setattr(importer, "BATCH_ROWS", 10)
+    written = importer._write_batch
+    calls = []
+
+    def fail_on_the_third_batch(batch, summary):
+        calls.append(len(batch))
+        if len(calls) == 3:
+            raise RuntimeError("database went away")
+        written(batch, summary)
+
+    monkeypatch.setattr(importer, "_write_batch", fail_on_the_third_batch)
+
+    with pytest.raises(RuntimeError):
+        run_import(write_csv(tmp_path, *rows))
+
+    assert len(calls) == 3
+    assert Beneficiary.objects.count() == 0
+
+
+def test_it_caps_the_list_of_bad_lines_and_says_how_many_more(tmp_path):
+    rows = [f"{90000000000000 + n},Person {n},12345,1980,M,,,,,,," for n in range(130)]
+
+    message = rejection(write_csv(tmp_path, *rows))
+
+    assert "Nothing imported: 130 bad lines." in message
+    assert "line 101:" in message
+    assert "line 102:" not in message
+    assert "... and 30 more bad lines" in message
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        HEADER.replace("dose_kind", "kind"),
+        HEADER.replace("name,mobile", "mobile,name"),
+        "",
+    ],
+)
+def test_it_refuses_a_file_without_the_expected_header(tmp_path, header):
+    message = rejection(write_csv(tmp_path, ASHA_1, header=header))
+
+    assert "The first line must be the header" in message
+    assert HEADER in message
+    assert Beneficiary.objects.count() == 0
+
+
+def test_it_refuses_an_empty_file(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+
+    assert "The file is empty" in rejection(path)
+
+
+def test_it_refuses_a_file_that_is_not_utf8(tmp_path):
+    path = write_csv(tmp_path, RAVI.replace("Ravi", "Rávi"), encoding="latin-1")
+
+    assert "not UTF-8" in rejection(path)
+
+
+def test_it_refuses_a_missing_file(tmp_path):
+    assert "No such file" in rejection(tmp_path / "nowhere.csv")
+
+
+def test_a_second_import_updates_instead_of_duplicating(tmp_path):
+    run_import(write_csv(tmp_path, ASHA_1, ASHA_2, ASHA_B, RAVI))
+
+    output = run_import(write_csv(tmp_path, ASHA_1, ASHA_2, ASHA_B, RAVI))
+
+    assert "0 created, 2 updated" in output
+    assert Beneficiary.objects.count() == 2
+    assert Dose.objects.count() == 3
+
+
+def test_a_second_import_takes_the_new_values_and_replaces_the_doses(tmp_path):
+    run_import(write_csv(tmp_path, ASHA_1, ASHA_2, ASHA_B, RAVI))
+    asha_pk = Beneficiary.objects.get(reference_id="12345678900001").pk
+    renamed = ASHA_1.replace("Asha Patel,9876543210,1990", "Asha P. Mehta,9898989898,1991")
+
+    ravi_dosed = RAVI.replace(",,,,,,,", ",Janssen,1,primary,2021-09-01,AIIMS,New Delhi,Delhi")
+
+    run_import(write_csv(tmp_path, renamed, ravi_dosed, GOOD_ROW))
+
+    asha = Beneficiary.objects.get(reference_id="12345678900001")
+    assert asha.pk == asha_pk
+    assert (asha.name, asha.mobile, asha.birth_year) == ("Asha P. Mehta", "9898989898", 1991)
+    assert asha.name_normalised == "asha p mehta"
+    assert [(d.vaccine.name, d.dose_number, d.kind) for d in asha.doses.all()] == [
+        ("Covishield", 1, "primary")
+    ]
+    assert asha.vaccination_status() == VaccinationStatus.PARTIALLY_VACCINATED
+    ravi = Beneficiary.objects.get(reference_id="12345678900002")
+    assert [d.vaccine.name for d in ravi.doses.all()] == ["Janssen"]
+    assert Beneficiary.objects.count() == 3
+    assert Dose.objects.count() == 3
+
+
+def test_beneficiaries_missing_from_a_later_file_are_kept(tmp_path):
+    run_import(write_csv(tmp_path, ASHA_1, RAVI))
+
+    run_import(write_csv(tmp_path, GOOD_ROW))
+
+    assert Beneficiary.objects.count() == 3
+    assert Dose.objects.filter(beneficiary__reference_id="12345678900001").count() == 1
+
+
+class ReadRecorder:
+    """A text file that remembers the most it handed out at once and how much in all."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.largest = 0
+        self.total = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self._count(next(self.stream))
+
+    def read(self, size=-1):
+        return self._count(self.stream.read(size))
+
+    def readline(self, size=-1):
+        return self._count(self.stream.readline(size))
+
+    def _count(self, text):
+        self.largest = max(self.largest, len(text))
+        self.total += len(text)
+        return text
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stream.close()
+
+
+def write_big_registry(path, rows: int) -> tuple[int, int]:
+    """`rows` rows, 0 to 3 doses a beneficiary, some names in Gujarati; returns the number
+    of beneficiaries and of doses."""
+    start = date(2021, 3, 1)
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        out = csv.writer(stream)
+        out.writerow(importer.HEADER)
+        written = person = doses_written = 0
+        while written < rows:
+            person += 1
+            name = f"ભાવના Person {person}" if person % 10 == 0 else f"Person Number {person}"
+            who = [
+                f"{10**13 + person}",
+                name,
+                f"9{person:09d}",
+                1950 + person % 50,
+                "MFO"[person % 3],
+            ]
+            doses = min(person % 4, rows - written)
+            if doses == 0:
+                out.writerow([*who, "", "", "", "", "", "", ""])
+                written += 1
+            for n in range(1, doses + 1):
+                when = start + timedelta(days=person % 300 + 60 * n)
+                out.writerow(
+                    [
+                        *who,
+                        "Covishield",
+                        n,
+                        "primary",
+                        when,
+                        "UHC Navrangpura",
+                        "Ahmedabad",
+                        "Gujarat",
+                    ]
+                )
+                written += 1
+                doses_written += 1
+    return person, doses_written
+
+
+def test_a_100k_row_file_is_imported_without_being_held_in_memory(tmp_path, monkeypatch):
+    path = tmp_path / "big.csv"
+    beneficiaries, doses = write_big_registry(path, 100_000)
+    size = path.stat().st_size
+    readers, batches, validation_peak = [], [], []
+    real_open, real_validate, real_write_batch = open, importer.validate, importer._write_batch
+
+    def recording_open(*args, **kwargs):
+        readers.append(ReadRecorder(real_open(*args, **kwargs)))
+        return readers[-1]
+
+    def traced_validate(*args):
+        # Only the first pass is traced: tracemalloc makes the ORM's writes many times
+        # slower, and the second pass is held to its batches below.
+        tracemalloc.start()
+        try:
+            real_validate(*args)
+            validation_peak.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+
+    def counting_write_batch(batch, summary):
+        batches.append(sum(len(rows) for rows in batch))
+        real_write_batch(batch, summary)
+
+    monkeypatch.setattr(importer, "open", recording_open, raising=False)
+    monkeypatch.setattr(importer, "validate", traced_validate)
+    monkeypatch.setattr(importer, "_write_batch", counting_write_batch)
+
+    summary = importer.import_csv(path)
+
+    print(
+        f"100k rows, {size / 1e6:.1f} MB: {summary.seconds:.1f} s, "
+        f"first pass peak {validation_peak[0] / 1e6:.2f} MB traced"
+    )
+    assert Beneficiary.objects.count() == summary.created == beneficiaries > 50_000
+    assert Dose.objects.count() == summary.doses == doses > 80_000
+    # Both passes read the whole file, a line at a time...
+    assert len(readers) == 2
+    assert all(reader.total >= size // 2 for reader in readers)
+    assert max(reader.largest for reader in readers) < 200
+    # ...checking it keeps a small fraction of it in memory...
+    assert validation_peak[0] < size / 10
+    # ...and writing it holds one batch of whole beneficiaries at a time.
+    assert sum(batches) == 100_000
+    assert max(batches) < importer.BATCH_ROWS + 4
