@@ -21,7 +21,7 @@ def apply(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            organisation = services.submit_application(
+            services.submit_application(
                 name=data["name"],
                 kind=data["kind"],
                 sector=data["sector"],
@@ -47,7 +47,6 @@ def apply(request: HttpRequest) -> HttpResponse:
                 ),
             )
         else:
-            request.session["kyvs.applied"] = str(organisation.public_id)
             return redirect("providers:apply_done")
     return render(request, "providers/apply.html", {"form": form})
 

@@ -1,4 +1,5 @@
 import base64
+from urllib.parse import urlencode
 
 import segno
 from django.contrib import messages
@@ -70,7 +71,7 @@ def setup(request: HttpRequest) -> HttpResponse:
             )
             request.session[_NEW_CODES] = backup.generate_codes()
             messages.success(request, _("Two-factor sign-in is on."))
-            return redirect(f"{_backup_codes_url()}?next={_next_url(request)}")
+            return redirect(f"{_backup_codes_url()}?{urlencode({'next': _next_url(request)})}")
         form.add_error("code", _("That code is not right. Check the time on your phone."))
     secret = device.bin_key
     return render(
@@ -92,7 +93,7 @@ def _backup_codes_url() -> str:
 
 
 def redirect_to_verify(request: HttpRequest) -> HttpResponse:
-    return redirect(f"{reverse('two_factor_verify')}?next={_next_url(request)}")
+    return redirect(f"{reverse('two_factor_verify')}?{urlencode({'next': _next_url(request)})}")
 
 
 @never_cache
