@@ -1,0 +1,251 @@
+"""The Gujarati and Hindi catalogs: complete, compiled, and what a citizen actually sees.
+
+The .po files are read with a small parser of our own and the .mo files with the standard
+library, so the checks run on a machine without GNU gettext (where the shipped .mo files
+are all there is).
+"""
+
+import ast
+import gettext
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import trans_real
+
+from verification.models import VaccinationStatus
+
+LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
+
+# DESIGN.md's status table, word for word.
+STATUS_LABELS = {
+    "gu": {
+        VaccinationStatus.NOT_VACCINATED: "રસીકરણ થયું નથી",
+        VaccinationStatus.PARTIALLY_VACCINATED: "આંશિક રસીકરણ થયું છે",
+        VaccinationStatus.FULLY_VACCINATED: "સંપૂર્ણ રસીકરણ થયું છે",
+    },
+    "hi": {
+        VaccinationStatus.NOT_VACCINATED: "टीकाकरण नहीं हुआ",
+        VaccinationStatus.PARTIALLY_VACCINATED: "आंशिक टीकाकरण हुआ है",
+        VaccinationStatus.FULLY_VACCINATED: "पूर्ण टीकाकरण हुआ है",
+    },
+}
+
+
+@dataclass
+class Entry:
+    line: int
+    msgid: str = ""
+    msgid_plural: str | None = None
+    msgctxt: str | None = None
+    msgstr: list[str] = field(default_factory=list)
+    flags: set[str] = field(default_factory=set)
+
+    @property
+    def is_header(self) -> bool:
+        return self.msgid == "" and self.msgctxt is None
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.msgid!r}"
+
+
+_KEYWORD = re.compile(r'^(msgctxt|msgid_plural|msgid|msgstr)(?:\[(\d+)\])?\s+(".*")$')
+
+
+def _unquote(text: str) -> str:
+    # PO strings use C escapes, which Python's string literal syntax covers.
+    return ast.literal_eval(text)
+
+
+def parse_po(path: Path) -> list[Entry]:
+    """Every live entry of a .po file, the header included; obsolete (#~) entries skipped."""
+    entries: list[Entry] = []
+    current: Entry | None = None
+    flags: set[str] = set()
+    target: tuple[str, int | None] | None = None
+
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#~"):
+            continue
+        if line.startswith("#,"):
+            flags |= {flag.strip() for flag in line[2:].split(",") if flag.strip()}
+            continue
+        if line.startswith("#"):
+            continue
+        if line.startswith('"'):
+            assert current is not None and target is not None, f"{path}:{number}: stray string"
+            keyword, index = target
+            if keyword == "msgstr":
+                current.msgstr[index or 0] += _unquote(line)
+            else:
+                setattr(current, keyword, getattr(current, keyword) + _unquote(line))
+            continue
+        match = _KEYWORD.match(line)
+        assert match, f"{path}:{number}: cannot read {raw!r}"
+        keyword, index, value = match.group(1), match.group(2), _unquote(match.group(3))
+        starts_entry = keyword == "msgctxt" or (
+            keyword == "msgid" and (current is None or current.msgstr)
+        )
+        if starts_entry:
+            current = Entry(line=number, flags=flags)
+            entries.append(current)
+            flags = set()
+        assert current is not None
+        if keyword == "msgstr":
+            position = int(index) if index is not None else 0
+            assert position == len(current.msgstr), f"{path}:{number}: msgstr out of order"
+            current.msgstr.append(value)
+            target = ("msgstr", position)
+        else:
+            setattr(current, keyword, value)
+            target = (keyword, None)
+    return entries
+
+
+def po_path(language: str) -> Path:
+    return Path(settings.LOCALE_PATHS[0]) / language / "LC_MESSAGES" / "django.po"
+
+
+def messages(language: str) -> list[Entry]:
+    return [entry for entry in parse_po(po_path(language)) if not entry.is_header]
+
+
+def header(language: str) -> tuple[Entry, dict[str, str]]:
+    entry = next(e for e in parse_po(po_path(language)) if e.is_header)
+    fields = dict(line.split(":", 1) for line in entry.msgstr[0].splitlines() if ":" in line)
+    return entry, {name.strip(): value.strip() for name, value in fields.items()}
+
+
+# Python's %-formatting (what blocktranslate turns {{ variables }} into), str.format
+# fields and HTML tags (not the <placeholders> of help texts): a translation must carry
+# exactly the same ones as its source.
+_PLACEHOLDER = re.compile(
+    r"%\([^)]+\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]"
+    r"|%%"
+    r"|\{[^{}\s]*\}"
+    r"|</?(?:a|abbr|b|br|code|em|i|kbd|small|span|strong)\b[^<>]*>"
+)
+
+
+def placeholders(text: str) -> list[str]:
+    return sorted(_PLACEHOLDER.findall(text))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_django_accepts_the_language_because_its_catalog_exists(language):
+    # Django ships no Gujarati catalog, so without ours LocaleMiddleware ignores "gu".
+    assert trans_real.check_for_language(language)
+
+
+@pytest.mark.parametrize(
+    ("language", "status", "label"),
+    [
+        (lang, status, label)
+        for lang, labels in STATUS_LABELS.items()
+        for status, label in labels.items()
+    ],
+)
+def test_it_names_each_status_exactly_as_the_design_says(language, status, label):
+    with translation.override(language):
+        assert str(VaccinationStatus(status).label) == label
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_catalog_header_names_the_language_and_its_plural_rule(language):
+    entry, fields = header(language)
+    assert "fuzzy" not in entry.flags, "msgfmt ignores a fuzzy header, charset and all"
+    assert fields["Language"] == language
+    assert fields["Content-Type"] == "text/plain; charset=UTF-8"
+    assert fields["Plural-Forms"].startswith("nplurals=2;")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_is_translated(language):
+    untranslated = [str(e) for e in messages(language) if not e.msgstr or not all(e.msgstr)]
+    assert untranslated == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_translation_is_left_fuzzy(language):
+    # A fuzzy entry is left out of the .mo: the page would show English.
+    assert [str(e) for e in messages(language) if "fuzzy" in e.flags] == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_plural_messages_have_both_forms(language):
+    wrong = [
+        str(e) for e in messages(language) if e.msgid_plural is not None and len(e.msgstr) != 2
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_translation_keeps_the_placeholders_and_tags_of_its_source(language):
+    wrong = []
+    for entry in messages(language):
+        sources = [entry.msgid] if entry.msgid_plural is None else [entry.msgid_plural] * 2
+        for source, translated in zip(sources, entry.msgstr, strict=False):
+            if placeholders(source) != placeholders(translated):
+                wrong.append(f"{entry}: {placeholders(source)} → {placeholders(translated)}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_compiled_catalog_says_what_the_po_file_says(language):
+    """Catches a .po edited without running compilemessages: the .mo is what Django reads."""
+    mo = po_path(language).with_suffix(".mo")
+    assert mo.exists(), f"{mo} is missing: run compilemessages"
+    with mo.open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+    stale = []
+    for entry in messages(language):
+        if entry.msgid_plural is None:
+            expected = [entry.msgstr[0]]
+            if entry.msgctxt is None:
+                got = [compiled.gettext(entry.msgid)]
+            else:
+                got = [compiled.pgettext(entry.msgctxt, entry.msgid)]
+        else:
+            expected = entry.msgstr
+            if entry.msgctxt is None:
+                got = [compiled.ngettext(entry.msgid, entry.msgid_plural, n) for n in (1, 2)]
+            else:
+                got = [
+                    compiled.npgettext(entry.msgctxt, entry.msgid, entry.msgid_plural, n)
+                    for n in (1, 2)
+                ]
+        if got != expected:
+            stale.append(str(entry))
+    assert stale == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_choosing_a_language_shows_the_sign_in_page_in_it(client, language):
+    login = reverse("login")
+    response = client.post(reverse("set_language"), {"language": language, "next": login})
+    assert response.status_code == 302
+
+    page = client.get(login).content.decode()
+
+    with translation.override(language):
+        sign_in = translation.gettext("Sign in")
+        forgotten = translation.gettext("Forgotten your password?")
+    assert sign_in != "Sign in"
+    assert f'<html lang="{language}">' in page
+    assert sign_in in page
+    assert forgotten in page
+    assert "Forgotten your password?" not in page
+
+
+@pytest.mark.django_db
+def test_the_sign_in_page_stays_in_english_without_a_choice(client):
+    page = client.get(reverse("login")).content.decode()
+
+    assert '<html lang="en">' in page
+    assert "Forgotten your password?" in page
