@@ -358,7 +358,10 @@ def _batches(source: RowSource, parser: RowParser) -> Iterator[list[list[Benefic
     rows_in_batch = 0
     current: list[BeneficiaryRow] = []
     for line, fields in source():
-        row = parser.parse(line, fields)
+        try:
+            row = parser.parse(line, fields)
+        except RowError as error:  # the file changed after the first pass
+            raise ImportRejected(f"Nothing imported: line {line} changed: {error}") from error
         if current and current[0].reference_id != row.reference_id:
             batch.append(current)
             current = []

@@ -206,6 +206,17 @@ def test_a_failure_while_writing_leaves_nothing_half_written(tmp_path, monkeypat
     assert Beneficiary.objects.count() == 0
 
 
+def test_a_file_that_changes_between_the_passes_imports_nothing():
+    good = [(2, GOOD_ROW.split(",")), (3, RAVI.split(","))]
+    changed = [(2, GOOD_ROW.split(",")), (3, RAVI.replace("M,", "X,").split(","))]
+    passes = iter([good, changed])
+
+    with pytest.raises(importer.ImportRejected, match="line 3 changed: gender 'X'"):
+        importer.import_rows(lambda: next(passes))
+
+    assert Beneficiary.objects.count() == 0
+
+
 def test_it_caps_the_list_of_bad_lines_and_says_how_many_more(tmp_path):
     rows = [f"{90000000000000 + n},Person {n},12345,1980,M,,,,,,," for n in range(130)]
 
