@@ -1,6 +1,7 @@
 """Fuzzing every field of the web flow: arbitrary Unicode, control characters, very long
 strings and malformed numbers never give a 500 and never leave a row half-written."""
 
+import json
 import string
 
 from django.core.cache import cache
@@ -16,7 +17,7 @@ from verification.models import Verification
 from verification.services import start_verification
 
 FUZZ = settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -149,3 +150,82 @@ class LanguageSwitchFuzz(FuzzCase):
         if response.status_code == 302:
             location = response["Location"]
             self.assertFalse(location.startswith(("http:", "https:", "//")), location)
+
+
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | field_value,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=5,
+)
+# A field is absent, a string of any kind, or any other JSON value.
+json_field = st.one_of(st.just(None), field_value, json_value)
+
+
+def json_body(**fields) -> str:
+    return json.dumps({k: v for k, v in fields.items() if v is not None})
+
+
+class ApiFuzz(FuzzCase):
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        from providers.models import ApiKey
+
+        cls.api_key, cls.raw_key = ApiKey.issue(cls.organisation, "fuzz")
+
+    def post_json(self, url: str, body: str | bytes):
+        return Client().post(
+            url, body, content_type="application/json", headers={"X-Api-Key": self.raw_key}
+        )
+
+    @FUZZ
+    @given(full_name=json_field, mobile=json_field, purpose=json_field)
+    def test_any_json_to_generate_otp_is_refused_or_starts_exactly_one(
+        self, full_name, mobile, purpose
+    ):
+        with self.settings(KYVS_SMS_BACKEND="verification.sms.LocmemBackend"):
+            response = self.post_json(
+                "/api/v3/vaccination/generateOTP",
+                json_body(full_name=full_name, mobile_number=mobile, purpose=purpose),
+            )
+        self.assert_not_a_server_error(response)
+        created = Verification.objects.count()
+        if response.status_code == 200:
+            self.assertEqual(created, 1)
+            self.assertEqual(str(Verification.objects.get().public_id), response.json()["txnId"])
+        else:
+            self.assertEqual(created, 0)
+            self.assertEqual(sms.outbox, [])
+
+    @FUZZ
+    @given(otp=json_field, txn_id=st.one_of(json_field, st.uuids().map(str)))
+    def test_any_json_to_confirm_otp_is_refused_without_a_500(self, otp, txn_id):
+        with self.settings(KYVS_SMS_BACKEND="verification.sms.LocmemBackend"):
+            verification = start_verification(
+                organisation=self.organisation,
+                api_key=self.api_key,
+                full_name="Asha Patel",
+                mobile="9876543210",
+                purpose="travel",
+                channel=Verification.Channel.API,
+            )
+        assume(not isinstance(otp, str) or "".join(otp.split()) != otp_from(sms.outbox[-1]))
+        for txn in (txn_id, str(verification.public_id)):
+            response = self.post_json(
+                "/api/v3/vaccination/confirmOTP", json_body(otp=otp, txnId=txn)
+            )
+            self.assert_not_a_server_error(response)
+        verification.refresh_from_db()
+        self.assertEqual(verification.state, Verification.State.OTP_SENT)
+        self.assertIn(verification.attempts, (0, 1))
+        self.assertTrue(verification.otp_hash)
+
+    @FUZZ
+    @given(body=st.one_of(st.binary(max_size=300), field_value.map(str.encode)))
+    def test_any_raw_body_to_the_api_is_refused_without_a_500(self, body):
+        for url in ["/api/v3/vaccination/generateOTP", "/api/v3/vaccination/confirmOTP"]:
+            response = self.post_json(url, body)
+            self.assert_not_a_server_error(response)
+        self.assertFalse(Verification.objects.exists())
