@@ -6,6 +6,8 @@ from datetime import date
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from kyvs.wsgi import application
@@ -17,6 +19,18 @@ from verification.models import Beneficiary
 from verification.openapi import openapi_document
 
 schema = schemathesis.openapi.from_wsgi("/api/v3/openapi.json", application)
+
+
+@pytest.fixture(autouse=True)
+def _requests_keep_the_tests_connection():
+    """Calling the WSGI app directly fires request_started/finished, whose handler closes a
+    connection inside a transaction, which is where each test runs; Django's test client
+    unhooks it for the same reason."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
