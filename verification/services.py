@@ -370,7 +370,8 @@ def confirm_verification(verification: Verification, submitted_otp: str) -> Conf
     now = timezone.now()
     with transaction.atomic():
         v = (
-            Verification.objects.select_for_update()
+            # of=("self",): PostgreSQL cannot lock the nullable side of the outer join.
+            Verification.objects.select_for_update(of=("self",))
             .select_related("organisation", "beneficiary")
             .get(pk=verification.pk)
         )
@@ -441,7 +442,8 @@ def resend_otp(verification: Verification) -> Verification:
 def _renew(verification: Verification, allowance: _Allowance, now):
     with transaction.atomic():
         v = (
-            Verification.objects.select_for_update()
+            # of=("self",): PostgreSQL cannot lock the nullable side of the outer join.
+            Verification.objects.select_for_update(of=("self",))
             .select_related("organisation", "beneficiary")
             .get(pk=verification.pk)
         )
