@@ -18,6 +18,7 @@ from django.utils import translation
 from django.utils.translation import trans_real
 
 from verification.models import VaccinationStatus
+from verification.services import start_verification
 
 LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
 
@@ -249,3 +250,30 @@ def test_the_sign_in_page_stays_in_english_without_a_choice(client):
 
     assert '<html lang="en">' in page
     assert "Forgotten your password?" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "purpose", "validity"),
+    [("gu", "મુસાફરી", "3 મિનિટ"), ("hi", "यात्रा", "3 मिनट")],
+)
+def test_the_otp_sms_is_sent_in_the_language_of_the_screen(
+    language, purpose, validity, organisation, bob, asha, sms_outbox, settings
+):
+    settings.KYVS_OTP_TTL_SECONDS = 180
+
+    with translation.override(language):
+        start_verification(
+            organisation=organisation,
+            operator=bob,
+            full_name=asha.name,
+            mobile=asha.mobile,
+            purpose="travel",
+        )
+
+    (sms,) = sms_outbox
+    assert re.search(r"\bOTP \d{6}\b", sms.body)
+    assert organisation.name in sms.body
+    assert purpose in sms.body
+    assert validity in sms.body
+    assert "share" not in sms.body
