@@ -109,18 +109,27 @@ TEMPLATES = [
     },
 ]
 
+
 # Opening a connection per request costs about a tenfold drop in throughput here, so
 # connections are kept for KYVS_DB_CONN_MAX_AGE seconds and health-checked before reuse.
-DATABASES = {
-    "default": dj_database_url.parse(
-        envstr("DATABASE_URL", f"sqlite:///{BASE_DIR / 'kyvs.sqlite3'}"),
-        conn_max_age=envint("KYVS_DB_CONN_MAX_AGE", "600"),
-        conn_health_checks=True,
-    )
-}
+def envdatabase(name: str, default: str) -> dict:
+    raw = envstr(name, default)
+    try:
+        return dj_database_url.parse(
+            raw,
+            conn_max_age=envint("KYVS_DB_CONN_MAX_AGE", "600"),
+            conn_health_checks=True,
+        )
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} is not a database URL we can use: {error}") from None
+
+
+DATABASES = {"default": envdatabase("DATABASE_URL", f"sqlite:///{BASE_DIR / 'kyvs.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envstr("REDIS_URL", "")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -332,6 +341,11 @@ KYVS_API_TOKEN_TTL_SECONDS = envint("KYVS_API_TOKEN_TTL_SECONDS", "300", minimum
 KYVS_LOG_FORMAT = envstr("KYVS_LOG_FORMAT", "text" if DEBUG else "json")
 if KYVS_LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"KYVS_LOG_FORMAT must be json or text, not {KYVS_LOG_FORMAT!r}.")
+KYVS_LOG_LEVEL = envstr("KYVS_LOG_LEVEL", "INFO").upper()
+if KYVS_LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"KYVS_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {KYVS_LOG_LEVEL!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -347,7 +361,7 @@ LOGGING = {
             "filters": ["redact"],
         }
     },
-    "root": {"handlers": ["console"], "level": envstr("KYVS_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": KYVS_LOG_LEVEL},
 }
 
 # Verifications older than this are anonymised by `manage.py prune_verifications`.
