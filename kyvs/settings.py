@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "providers.middleware.OperatorIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns django-ratelimit's refusal into RATELIMIT_VIEW's answer (below).
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "kyvs.urls"
@@ -147,6 +149,8 @@ else:
     # exact); production sets REDIS_URL, where these checks stay on.
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 RATELIMIT_USE_CACHE = "default"
+# Over a @ratelimit limit: 429 with Retry-After (a page, or JSON under /api/), not a 403.
+RATELIMIT_VIEW = "kyvs.views.ratelimited"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -104,7 +104,10 @@ def test_an_e_mail_that_already_has_an_account_cannot_apply_again(client, alice)
 def test_applications_are_limited_per_client_address(client):
     for n in range(5):
         apply(client, name=f"Try {n}", registration_number="bad")
-    assert apply(client).status_code == 403
+    limited = apply(client)
+    assert limited.status_code == 429
+    assert 0 < int(limited["Retry-After"]) <= 3600
+    assert "Too many attempts" in limited.content.decode()
     assert not Organisation.objects.filter(name="Navrang Cinemas").exists()
     other = client.post("/providers/apply/", application(), REMOTE_ADDR="203.0.113.9")
     assert other.status_code == 302

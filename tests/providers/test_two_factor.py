@@ -143,7 +143,10 @@ def test_the_code_step_is_rate_limited_per_account(client, alice):
     for _ in range(10):
         client.post(VERIFY, {"code": "000000"})
     device = TOTPDevice.objects.get(user=alice)
-    assert client.post(VERIFY, {"code": totp_now(device)}).status_code == 403
+    limited = client.post(VERIFY, {"code": totp_now(device)})
+    assert limited.status_code == 429
+    assert 0 < int(limited["Retry-After"]) <= 15 * 60
+    assert not client.session.get("otp_device_id")
 
 
 def test_anonymous_visitors_cannot_reach_the_second_factor_pages(client):

@@ -1,0 +1,115 @@
+"""Error pages speak plainly, look like the product, and the API never gets one of them."""
+
+import json
+
+import pytest
+from django.template import loader
+from django.test import RequestFactory, override_settings
+from django.urls import ResolverMatch
+from django.utils import translation
+from django.views.defaults import server_error
+from django_ratelimit.exceptions import Ratelimited
+
+from kyvs.views import ratelimited
+from tests.factories import make_member, make_organisation
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_unknown_page_answers_404_with_the_products_page(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "We cannot find this page" in page
+    assert "css/kyvs.css" in page
+
+
+def test_another_organisations_verification_is_a_plain_404(client):
+    client.force_login(make_member(make_organisation()))
+
+    response = client.get("/verify/00000000-0000-4000-8000-000000000000/")
+
+    assert response.status_code == 404
+    assert "We cannot find this page" in response.content.decode()
+
+
+def test_an_operator_refused_a_console_page_sees_the_403_page(client):
+    client.force_login(make_member(make_organisation(), role="operator"))
+
+    response = client.get("/console/api-keys/")
+
+    assert response.status_code == 403
+    assert "You cannot open this page" in response.content.decode()
+
+
+def test_a_form_sent_without_its_csrf_token_gets_a_page_that_says_what_to_do(db):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/accounts/login/", {"username": "x"})
+
+    assert response.status_code == 403
+    assert "This form has expired" in response.content.decode()
+
+
+def test_the_500_page_needs_no_request_context():
+    # server_error renders 500.html with no request and no context processors.
+    html = loader.get_template("500.html").render()
+
+    assert "Something went wrong on our side" in html
+    assert "css/kyvs.css" in html
+    assert "{%" not in html
+
+
+@override_settings(DEBUG=False)
+def test_a_server_error_answers_500_with_the_products_page():
+    response = server_error(RequestFactory().get("/verify/"))
+
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.content.decode()
+
+
+@pytest.mark.parametrize("template", ["403.html", "404.html", "429.html", "500.html"])
+def test_the_error_pages_follow_the_language_of_the_screen(template):
+    with translation.override("hi"):
+        html = loader.get_template(template).render({"minutes": 5})
+    with translation.override("en"):
+        english = loader.get_template(template).render({"minutes": 5})
+    assert 'lang="hi"' in html
+    assert 'lang="en"' in english
+
+
+# --- 429 --------------------------------------------------------------------------------
+
+
+def test_a_rate_limited_page_answers_429_with_retry_after_and_a_page(rf):
+    request = rf.post("/providers/apply/")
+    request.resolver_match = None
+
+    response = ratelimited(request, Ratelimited())
+
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert "Too many attempts" in response.content.decode()
+
+
+def test_the_wait_is_read_from_the_limit_that_refused(client):
+    # The apply page allows 5 tries an hour from one address; the 6th is refused.
+    for n in range(6):
+        response = client.post("/providers/apply/", {"name": f"Try {n}"})
+
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 3600
+    assert "minutes" in response.content.decode()
+
+
+def test_the_api_never_gets_the_html_429_page(rf):
+    request = rf.post("/api/v3/vaccination/generateOTP")
+    request.resolver_match = ResolverMatch(lambda r: None, (), {}, url_name="generate_otp")
+
+    response = ratelimited(request, Ratelimited())
+
+    assert response.status_code == 429
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content)["errorCode"] == "RATE0001"
+    assert int(response["Retry-After"]) > 0
