@@ -224,8 +224,9 @@ class CodeForm(forms.Form):
         max_length=16,
         widget=forms.TextInput(
             attrs={
+                # Not inputmode=numeric: a backup code (like "yp5j2-nw9dc") has letters.
                 "autocomplete": "one-time-code",
-                "inputmode": "numeric",
+                "autocapitalize": "none",
                 "autofocus": True,
                 "spellcheck": "false",
             }

@@ -71,6 +71,9 @@ class OtpForm(forms.Form):
                 "autocomplete": "one-time-code",
                 "pattern": "[0-9]{6}",
                 "autofocus": True,
+                # The consent page writes its own help (the code's expiry time), which
+                # Django cannot know of; ids that are absent (no error yet) are ignored.
+                "aria-describedby": "id_otp_helptext id_otp_error",
             }
         ),
     )
