@@ -143,6 +143,16 @@ class Organisation(models.Model):
         """Status first, then the extra scopes in a stable order."""
         return [Scope.STATUS.value] + [s.value for s in Scope if s.value in self.scopes]
 
+    def requested_purpose_labels(self) -> list[str]:
+        return [Purpose(p).label for p in self.requested_purposes if p in Purpose.values]
+
+    def scope_reason_labels(self) -> list[tuple[str, str]]:
+        """(scope's label, the applicant's reason) for each scope asked for beyond status."""
+        return [
+            (Scope(scope).label if scope in Scope.values else scope, reason)
+            for scope, reason in self.scope_reasons.items()
+        ]
+
     def purpose_choices(self) -> list[tuple[str, str]]:
         return [(p.value, p.label) for p in Purpose if p.value in self.purposes]
 

@@ -51,6 +51,9 @@ def test_approving_asks_for_scopes_purposes_and_quota_first(client, registry_adm
     page = response.content.decode()
     assert 'name="daily_quota"' in page
     assert "State rules ask for the second dose" in page
+    # The application reads in words, not in stored codes.
+    assert "<strong>Vaccination events (vaccine, dose, date, centre)</strong>" in page
+    assert "<td>Venue entry</td>" in page
     # What the organisation asked for is ticked to start with.
     assert page.count("checked") == 2  # vaccinations and venue entry
     assert Organisation.objects.get(pk=applicant.pk).state == "pending"
