@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from providers.admin_site import KyvsAdminSite
 from providers.forms import ApproveForm, ReasonForm
 from providers.models import (
+    ApiKey,
     BackupCodeDevice,
     DecisionRefused,
     Membership,
@@ -227,3 +228,43 @@ class BackupCodeDeviceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made in the console or with `create_api_key`, where the key can be shown
+    once; here a registry admin finds a key by the prefix seen in a log, and revokes it."""
+
+    list_display = ["prefix", "name", "organisation", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "name", "organisation__name"]
+    list_select_related = ["organisation"]
+    fields = [
+        "organisation",
+        "name",
+        "prefix",
+        "scopes",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    readonly_fields = [
+        "organisation",
+        "prefix",
+        "scopes",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Revoke the selected keys"))
+    def revoke(self, request, queryset):
+        for api_key in queryset:
+            api_key.revoke()
+        self.message_user(request, _("Revoked."), messages.SUCCESS)
