@@ -112,8 +112,9 @@ TEMPLATES = [
 ]
 
 
-# Opening a connection per request costs about a tenfold drop in throughput here, so
-# connections are kept for KYVS_DB_CONN_MAX_AGE seconds and health-checked before reuse.
+# Opening a connection per request cut throughput 2.5-fold on a light endpoint here
+# (scripts/bench_throughput.py, docs/benchmarks.md), so connections are kept
+# for KYVS_DB_CONN_MAX_AGE seconds and health-checked before reuse.
 def envdatabase(name: str, default: str) -> dict:
     raw = envstr(name, default)
     try:
