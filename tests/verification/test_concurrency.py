@@ -1,35 +1,13 @@
 """Races that only a real database with row locks can show."""
 
-import threading
-
 import pytest
-from django.db import connections
 
+from tests.concurrency import run_together
 from tests.conftest import otp_from, requires_postgresql
 from verification import services
 from verification.models import Verification
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(count: int, work):
-    """Run `work` in `count` threads released at the same moment; return their results."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def worker(i):
-        try:
-            barrier.wait()
-            results[i] = work()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_ten_concurrent_right_answers_give_exactly_one_success(

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.db import connections
 from django.test import override_settings
 
 from providers.models import ApiKey
+from tests.concurrency import run_together
 from tests.conftest import requires_postgresql
 from tests.factories import make_beneficiary, make_member, make_organisation
 from verification import services
@@ -334,27 +334,6 @@ def test_behind_a_trusted_proxy_the_address_it_added_is_recorded(
 
 
 # Races
-
-
-def run_together(count: int, work):
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def worker(i):
-        try:
-            barrier.wait()
-            results[i] = work()
-        except services.VerificationRefused as refusal:
-            results[i] = refusal
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @requires_postgresql
