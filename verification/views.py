@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -17,6 +17,9 @@ from verification.forms import OtpForm, StartForm
 from verification.models import Verification
 
 _RESULT_KEY = "kyvs.result.{}"
+# The customer may switch the shared screen to their language; the operator's comes back
+# with the next customer.
+_OPERATOR_LANGUAGE = "kyvs.operator_language"
 
 # Refusals that are about load rather than the request: the page says when to try again.
 _REFUSAL_STATUS = {"rate_limited": 429, "unavailable": 503}
@@ -41,6 +44,7 @@ def _verification_of(request: HttpRequest, public_id) -> Verification:
 @member_required
 def start(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation
+    restored = _restore_operator_language(request)
     form = StartForm(request.POST or None, purposes=organisation.purpose_choices())
     refusal = None
     if request.method == "POST" and form.is_valid():
@@ -58,6 +62,7 @@ def start(request: HttpRequest) -> HttpResponse:
             refusal = refused
             form.add_error(None, refusal.message)
         else:
+            request.session[_OPERATOR_LANGUAGE] = translation.get_language()
             return redirect("verification:consent", public_id=verification.public_id)
     recent = organisation.verifications.filter(operator=request.user)[:5]
     response = render(
@@ -66,7 +71,27 @@ def start(request: HttpRequest) -> HttpResponse:
         {"form": form, "organisation": organisation, "recent": recent},
         status=_REFUSAL_STATUS.get(refusal.code, 200) if refusal else 200,
     )
+    if restored:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            restored,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        )
     return _with_retry_after(response, refusal) if refusal else response
+
+
+def _restore_operator_language(request: HttpRequest) -> str | None:
+    """The language the operator worked in before the last customer's screen, if the
+    customer changed it; it is made current again for this page and kept by the cookie."""
+    language = request.session.pop(_OPERATOR_LANGUAGE, None)
+    if not language or language == translation.get_language():
+        return None
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+    return language
 
 
 def _consent_page(request, verification, form, status=200) -> HttpResponse:

@@ -257,3 +257,27 @@ def test_an_organisation_that_is_not_approved_sees_why_and_cannot_start(
     assert response.status_code == 200
     assert not Verification.objects.exists()
     assert sms_outbox == []
+
+
+def test_the_operators_language_comes_back_after_the_customer_changed_it(
+    client, bob, asha, sms_outbox
+):
+    client.force_login(bob)
+    client.post("/i18n/setlang/", {"language": "en", "next": START})
+    verification = started(client)
+    # The customer reads the consent screen in Gujarati...
+    client.post("/i18n/setlang/", {"language": "gu", "next": f"/verify/{verification.public_id}/"})
+    consent = client.get(f"/verify/{verification.public_id}/")
+    assert consent.headers["Content-Language"] == "gu"
+    client.post(f"/verify/{verification.public_id}/", {"otp": otp_from(sms_outbox[0])})
+    # ...and the next customer's form is in the operator's English again, and stays so.
+    form = client.get(START)
+    assert form.headers["Content-Language"] == "en"
+    assert 'lang="en"' in form.content.decode()
+    assert client.get(START).headers["Content-Language"] == "en"
+
+
+def test_an_operator_who_switches_language_on_the_form_keeps_it(client, bob):
+    client.force_login(bob)
+    client.post("/i18n/setlang/", {"language": "hi", "next": START})
+    assert client.get(START).headers["Content-Language"] == "hi"
