@@ -9,14 +9,18 @@ import ast
 import gettext
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
+import django
 import pytest
 from django.conf import settings
+from django.template import Context, Template
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import trans_real
 
+from tests.providers.helpers import apply
 from verification.models import VaccinationStatus
 from verification.services import start_verification
 
@@ -277,3 +281,133 @@ def test_the_otp_sms_is_sent_in_the_language_of_the_screen(
     assert purpose in sms.body
     assert validity in sms.body
     assert "share" not in sms.body
+
+
+# Django's own messages (kyvs/django_messages.py): Django ships no Gujarati catalog, so ours
+# carries them, and ours also wins over Django's Hindi.
+
+DJANGO_MESSAGES = Path(settings.BASE_DIR) / "kyvs" / "django_messages.py"
+_MARKERS = {"gettext_noop", "ngettext_lazy", "pgettext_lazy"}
+
+
+def marked_django_messages() -> list[tuple[str | None, str]]:
+    """(context, msgid) of every message kyvs/django_messages.py marks."""
+    marked = []
+    for node in ast.walk(ast.parse(DJANGO_MESSAGES.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in _MARKERS:
+            args = [arg.value for arg in node.args]
+            marked.append(
+                (args[0], args[1]) if node.func.id == "pgettext_lazy" else (None, args[0])
+            )
+    return marked
+
+
+def test_the_django_messages_we_translate_are_django_s_own():
+    """A msgid copied with one character wrong (a straight apostrophe for Django's curly one)
+    would be translated in our catalog and never looked up."""
+    django_dir = Path(django.__file__).parent
+    # The English catalogs are Django's source catalogs: every msgid of the release.
+    catalogs = [
+        django_dir / "conf" / "locale" / "en" / "LC_MESSAGES" / "django.po",
+        django_dir / "contrib" / "auth" / "locale" / "en" / "LC_MESSAGES" / "django.po",
+    ]
+    known = {(e.msgctxt, e.msgid) for catalog in catalogs for e in parse_po(catalog)}
+    marked = marked_django_messages()
+    assert len(marked) > 50
+    assert [m for m in marked if m not in known] == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_django_message_we_mark_is_in_our_catalog(language):
+    ours = {(e.msgctxt, e.msgid) for e in messages(language)}
+    assert [m for m in marked_django_messages() if m not in ours] == []
+
+
+def choose_language(client, language: str) -> None:
+    response = client.post(reverse("set_language"), {"language": language, "next": "/"})
+    assert response.status_code == 302
+
+
+def in_language(language: str, msgid: str) -> str:
+    with translation.override(language):
+        translated = translation.gettext(msgid)
+    assert translated != msgid, f"{msgid!r} is not translated into {language}"
+    return translated
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_django_s_field_errors_on_our_application_form_are_in_the_language(client, language):
+    choose_language(client, language)
+
+    response = apply(client, contact_name="", email="meera-at-navrang")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert in_language(language, "This field is required.") in page
+    assert in_language(language, "Enter a valid email address.") in page
+    assert "This field is required." not in page
+    assert "Enter a valid email address." not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_django_s_password_rules_on_our_application_form_are_in_the_language(client, language):
+    choose_language(client, language)
+
+    page = apply(client, password1="20261127", password2="20261127").content.decode()
+
+    assert in_language(language, "This password is entirely numeric.") in page
+    assert "This password is entirely numeric." not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_failed_sign_in_is_explained_in_the_language(client, bob, language):
+    choose_language(client, language)
+
+    response = client.post(reverse("login"), {"username": "bob", "password": "not-his-password"})
+
+    page = response.content.decode()
+    message = in_language(
+        language,
+        "Please enter a correct %(username)s and password. Note that both fields may be "
+        "case-sensitive.",
+    ) % {"username": in_language(language, "username")}
+    assert message in page
+    assert "Please enter a correct" not in page
+
+
+TEMPLATE_DATE_FORMATS = sorted(
+    {
+        match.group(1)
+        for template in (Path(settings.BASE_DIR) / "templates").rglob("*.html")
+        for match in re.finditer(r"""\|date:["']([^"']+)["']""", template.read_text("utf-8"))
+    }
+    - {"c"}  # ISO 8601, for machines: <time datetime="...">
+)
+
+
+def test_our_templates_date_formats_are_found():
+    assert "j M Y" in TEMPLATE_DATE_FORMATS
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("date_format", [*TEMPLATE_DATE_FORMATS, None])
+def test_dates_show_their_month_in_the_language(language, date_format):
+    """Each format of our templates, and the language's default (a date shown without
+    one), for every month: no Latin letter left."""
+    filter_ = "" if date_format is None else f"|date:{date_format!r}"
+    template = Template("{{ when" + filter_ + " }}")
+    for month in range(1, 13):
+        when = timezone.make_aware(datetime(2026, month, 27, 14, 5, 9))
+        with translation.override(language):
+            shown = template.render(Context({"when": when if date_format else when.date()}))
+        assert not re.search(r"[A-Za-z]", shown), f"{language} {date_format!r}: {shown}"
+
+
+@pytest.mark.parametrize(("language", "shown"), [("gu", "27 નવે 2026"), ("hi", "27 नव॰ 2026")])
+def test_a_receipt_s_validity_date_reads_naturally(language, shown):
+    template = Template('{{ when|date:"j M Y" }}')
+    with translation.override(language):
+        assert template.render(Context({"when": date(2026, 11, 27)})) == shown
