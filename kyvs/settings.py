@@ -40,6 +40,16 @@ def envint(name: str, default: str, minimum: int = 0) -> int:
     return value
 
 
+def envbackend(name: str, default: str, aliases: dict[str, str]) -> str:
+    """The dotted path of a backend class: one of `aliases` by its short name, or a path."""
+    value = os.environ.get(name, default).strip()
+    if value not in aliases and "." not in value:
+        raise ImproperlyConfigured(
+            f"{name} must be one of {', '.join(aliases)} or a dotted path, not {value!r}."
+        )
+    return aliases.get(value, value)
+
+
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -246,13 +256,7 @@ SMS_BACKENDS = {
     "locmem": "verification.sms.LocmemBackend",
     "http": "verification.sms.HttpBackend",
 }
-_sms_backend = envstr("KYVS_SMS_BACKEND", "console")
-if _sms_backend not in SMS_BACKENDS and "." not in _sms_backend:
-    raise ImproperlyConfigured(
-        f"KYVS_SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)} or a dotted path, "
-        f"not {_sms_backend!r}."
-    )
-KYVS_SMS_BACKEND = SMS_BACKENDS.get(_sms_backend, _sms_backend)
+KYVS_SMS_BACKEND = envbackend("KYVS_SMS_BACKEND", "console", SMS_BACKENDS)
 KYVS_SMS_FILE = envstr("KYVS_SMS_FILE", str(BASE_DIR / "sms.jsonl"))
 # The "http" backend: a JSON POST to the gateway, with the DLT ids Indian operators require.
 KYVS_SMS_HTTP_URL = envstr("KYVS_SMS_HTTP_URL", "")
@@ -261,7 +265,7 @@ KYVS_SMS_HTTP_TIMEOUT_SECONDS = envint("KYVS_SMS_HTTP_TIMEOUT_SECONDS", "5", min
 KYVS_SMS_SENDER_ID = envstr("KYVS_SMS_SENDER_ID", "KYVSIN")
 KYVS_SMS_DLT_TEMPLATE_ID = envstr("KYVS_SMS_DLT_TEMPLATE_ID", "")
 KYVS_SMS_DLT_ENTITY_ID = envstr("KYVS_SMS_DLT_ENTITY_ID", "")
-if _sms_backend == "http" and not KYVS_SMS_HTTP_URL:
+if KYVS_SMS_BACKEND == "verification.sms.HttpBackend" and not KYVS_SMS_HTTP_URL:
     raise ImproperlyConfigured("KYVS_SMS_HTTP_URL must be set when KYVS_SMS_BACKEND is http.")
 # Where OTP SMS are sent from. "thread": a small pool in each app server sends them after
 # the answer has gone, so a start that matched someone is no slower than one that did not
@@ -304,13 +308,7 @@ EMAIL_BACKENDS = {
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "locmem": "django.core.mail.backends.locmem.EmailBackend",
 }
-_email_backend = envstr("KYVS_EMAIL_BACKEND", "console")
-if _email_backend not in EMAIL_BACKENDS and "." not in _email_backend:
-    raise ImproperlyConfigured(
-        f"KYVS_EMAIL_BACKEND must be one of {', '.join(EMAIL_BACKENDS)} or a dotted path, "
-        f"not {_email_backend!r}."
-    )
-EMAIL_BACKEND = EMAIL_BACKENDS.get(_email_backend, _email_backend)
+EMAIL_BACKEND = envbackend("KYVS_EMAIL_BACKEND", "console", EMAIL_BACKENDS)
 EMAIL_HOST = envstr("KYVS_EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("KYVS_EMAIL_PORT", "25", minimum=1)
 EMAIL_HOST_USER = envstr("KYVS_EMAIL_HOST_USER", "")
