@@ -139,6 +139,12 @@ class Organisation(models.Model):
     def is_approved(self) -> bool:
         return self.state == self.State.APPROVED
 
+    def started_today(self) -> int:
+        """Verifications started since midnight, Indian Standard Time: what the daily quota
+        counts."""
+        midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        return self.verifications.filter(created_at__gte=midnight).count()
+
     def granted_scopes(self) -> list[str]:
         """Status first, then the extra scopes in a stable order."""
         return [Scope.STATUS.value] + [s.value for s in Scope if s.value in self.scopes]

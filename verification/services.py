@@ -147,10 +147,6 @@ def _mobile_of(verification: Verification) -> str:
     return ident
 
 
-def _today_start():
-    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def _check_may_start(organisation: Organisation, operator, api_key, purpose: str) -> None:
     if not organisation.is_approved:
         raise VerificationRefused(
@@ -168,8 +164,7 @@ def _check_may_start(organisation: Organisation, operator, api_key, purpose: str
         raise VerificationRefused(
             "purpose_not_allowed", _("Your organisation may not verify for this purpose.")
         )
-    started_today = organisation.verifications.filter(created_at__gte=_today_start()).count()
-    if started_today >= organisation.daily_quota:
+    if organisation.started_today() >= organisation.daily_quota:
         raise VerificationRefused(
             "quota_exceeded",
             _("Your organisation has used today's %(quota)d verifications.")

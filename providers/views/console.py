@@ -62,7 +62,6 @@ def _chart(organisation):
 @admin_required
 def overview(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation
-    today_start = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
     chart, series, totals = _chart(organisation)
     return render(
         request,
@@ -71,7 +70,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "organisation": organisation,
             "scopes": [Scope(s).label for s in organisation.granted_scopes()],
             "purposes": [Purpose(p).label for p in organisation.purposes],
-            "used_today": organisation.verifications.filter(created_at__gte=today_start).count(),
+            "used_today": organisation.started_today(),
             "members": organisation.memberships.select_related("user").order_by(
                 "-user__is_active", "role", "user__username"
             ),
