@@ -58,7 +58,6 @@ def _page(request: HttpRequest, form: ApiKeyForm, *, new_key=None, raw_key="", s
             "scope_labels": dict(Scope.choices),
             "new_key": new_key,
             "raw_key": raw_key,
-            "api_keys_url": request.path,
             "section": "api_keys",
         },
         status=status,

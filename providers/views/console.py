@@ -8,7 +8,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -29,13 +29,6 @@ OUTCOMES = [
     charts.Series(Verification.State.CANCELLED, _("cancelled"), "#8a94a3"),
     charts.Series(Verification.State.OTP_SENT, _("waiting for the code"), "#d4a72c"),
 ]
-
-
-def _api_keys_url() -> str | None:
-    try:
-        return reverse("providers:api_keys")
-    except NoReverseMatch:
-        return None
 
 
 def _chart(organisation):
@@ -79,7 +72,6 @@ def overview(request: HttpRequest) -> HttpResponse:
             "chart": chart,
             "series": [(s, totals[s.key]) for s in series],
             "decisions": organisation.decisions.all()[:5],
-            "api_keys_url": _api_keys_url(),
             "section": "overview",
         },
     )
@@ -215,7 +207,6 @@ def history(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "section": "history",
-            "api_keys_url": _api_keys_url(),
         },
     )
 
