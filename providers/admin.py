@@ -117,40 +117,26 @@ def approve(modeladmin, request, queryset):
     )
 
 
-@admin.action(description=_("Reject… (with a reason)"))
-def reject(modeladmin, request, queryset):
-    return _decide(
-        modeladmin,
-        request,
-        queryset,
-        _("Reject"),
-        ReasonForm,
-        lambda org, data: org.reject(request.user, data["reason"]),
-    )
+def _reason_action(name: str, title, description):
+    """An admin action that asks for a reason, then calls Organisation.<name>(by, reason)."""
+
+    def action(modeladmin, request, queryset):
+        return _decide(
+            modeladmin,
+            request,
+            queryset,
+            title,
+            ReasonForm,
+            lambda org, data: getattr(org, name)(request.user, data["reason"]),
+        )
+
+    action.__name__ = name
+    return admin.action(description=description)(action)
 
 
-@admin.action(description=_("Suspend… (with a reason)"))
-def suspend(modeladmin, request, queryset):
-    return _decide(
-        modeladmin,
-        request,
-        queryset,
-        _("Suspend"),
-        ReasonForm,
-        lambda org, data: org.suspend(request.user, data["reason"]),
-    )
-
-
-@admin.action(description=_("Reinstate… (with a reason)"))
-def reinstate(modeladmin, request, queryset):
-    return _decide(
-        modeladmin,
-        request,
-        queryset,
-        _("Reinstate"),
-        ReasonForm,
-        lambda org, data: org.reinstate(request.user, data["reason"]),
-    )
+reject = _reason_action("reject", _("Reject"), _("Reject… (with a reason)"))
+suspend = _reason_action("suspend", _("Suspend"), _("Suspend… (with a reason)"))
+reinstate = _reason_action("reinstate", _("Reinstate"), _("Reinstate… (with a reason)"))
 
 
 @admin.register(Organisation)
