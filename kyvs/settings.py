@@ -77,7 +77,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
-    "django_ratelimit",
     "csp",
     "kyvs",
     "providers",
@@ -98,8 +97,8 @@ MIDDLEWARE = [
     "providers.middleware.OperatorIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Turns django-ratelimit's refusal into RATELIMIT_VIEW's answer (below).
-    "django_ratelimit.middleware.RatelimitMiddleware",
+    # Answers a view's rate-limit refusal (kyvs.limits) with a 429 or 503 page.
+    "kyvs.views.LimitsMiddleware",
 ]
 
 ROOT_URLCONF = "kyvs.urls"
@@ -154,14 +153,9 @@ if REDIS_URL:
         }
     }
 else:
+    # The development and test default only: one process, where its counters are exact.
+    # Production sets REDIS_URL, so that the limits hold across app servers.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    # django-ratelimit rightly reports that a local-memory cache is not shared between
-    # processes. It is the development and test default only (one process, where it is
-    # exact); production sets REDIS_URL, where these checks stay on.
-    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
-RATELIMIT_USE_CACHE = "default"
-# Over a @ratelimit limit: 429 with Retry-After (a page, or JSON under /api/), not a 403.
-RATELIMIT_VIEW = "kyvs.views.ratelimited"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -281,7 +275,7 @@ KYVS_OTP_MAX_ATTEMPTS = envint("KYVS_OTP_MAX_ATTEMPTS", "5", minimum=1)
 KYVS_OTP_RESEND_AFTER_SECONDS = envint("KYVS_OTP_RESEND_AFTER_SECONDS", "30")
 KYVS_OTP_MAX_RESENDS = envint("KYVS_OTP_MAX_RESENDS", "2")
 
-# The abuse limits of DESIGN.md, counted in the cache (kyvs/limits.py, django-ratelimit).
+# The abuse limits of DESIGN.md, counted in the cache by kyvs/limits.py (which names them).
 # OTPs sent to one mobile (starts and resends) across all organisations:
 KYVS_OTPS_PER_MOBILE_PER_HOUR = envint("KYVS_OTPS_PER_MOBILE_PER_HOUR", "5", minimum=1)
 KYVS_OTPS_PER_MOBILE_PER_DAY = envint("KYVS_OTPS_PER_MOBILE_PER_DAY", "10", minimum=1)

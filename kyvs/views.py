@@ -1,70 +1,34 @@
-"""Project-wide views: the answer to a request that django-ratelimit refused."""
+"""Project-wide answers: a page for a request that a rate limit refused, or that could not
+be counted because the cache is down."""
 
-import inspect
-import logging
-import math
-
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django_ratelimit.core import get_usage
-from django_ratelimit.exceptions import Ratelimited
 
-from verification.api_errors import DEFAULT_RETRY_AFTER, ERRORS
-
-log = logging.getLogger(__name__)
-
-API_PREFIX = "/api/"
+from kyvs.limits import CacheUnavailable, RateLimited
 
 
-def ratelimited(request: HttpRequest, exception: Ratelimited) -> HttpResponse:
-    """RATELIMIT_VIEW: 429 Too Many Requests with Retry-After, instead of django-ratelimit's
-    403. A page for people; the API's own JSON error for anything under /api/, whose clients
-    never expect HTML."""
-    retry_after = _retry_after(request)
-    match = getattr(request, "resolver_match", None)
-    log.warning(
-        "rate limited: %s, retry after %ss", match.view_name if match else "?", retry_after
-    )
-    if request.path_info.startswith(API_PREFIX):
-        error = ERRORS["rate_limited"]
-        response = JsonResponse(
-            {"errorCode": error.code, "error": str(error.message)}, status=error.status
-        )
+def limit_refused_page(request: HttpRequest, refusal: RateLimited | CacheUnavailable):
+    """429 with the limit's wait, or 503 when the cache that counts is down; Retry-After in
+    seconds either way, read from the refusal itself."""
+    if isinstance(refusal, RateLimited):
+        response = render(request, "429.html", {"minutes": refusal.minutes}, status=429)
     else:
-        response = render(
-            request,
-            "429.html",
-            {"minutes": max(math.ceil(retry_after / 60), 1)},
-            status=429,
-        )
-    response["Retry-After"] = str(retry_after)
+        response = render(request, "503.html", status=503)
+    response["Retry-After"] = str(refusal.retry_after)
     return response
 
 
-def _retry_after(request: HttpRequest) -> int:
-    """Seconds until the limit that refused the request lets it through again.
+class LimitsMiddleware:
+    """Answers RateLimited and CacheUnavailable raised by a view (kyvs.limits.limit_view)
+    with `limit_refused_page`."""
 
-    django-ratelimit's exception does not say which limit it was, so this finds the view's
-    @ratelimit decorator (through the __wrapped__ chain that functools.wraps leaves) and asks
-    django-ratelimit for that limit's usage, without counting one more request. If the
-    decorator cannot be found, the API's default wait is given.
-    """
-    match = getattr(request, "resolver_match", None)
-    view = match.func if match else None
-    while view is not None:
-        if inspect.isfunction(view):
-            limit = inspect.getclosurevars(view).nonlocals
-            if {"fn", "group", "key", "rate", "method"} <= limit.keys():
-                usage = get_usage(
-                    request,
-                    group=limit["group"],
-                    fn=limit["fn"],
-                    key=limit["key"],
-                    rate=limit["rate"],
-                    method=limit["method"],
-                    increment=False,
-                )
-                if usage is not None:
-                    return max(int(usage["time_left"]), 1)
-        view = getattr(view, "__wrapped__", None)
-    return DEFAULT_RETRY_AFTER["rate_limited"]
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if isinstance(exception, RateLimited | CacheUnavailable):
+            return limit_refused_page(request, exception)
+        return None

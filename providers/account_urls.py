@@ -1,4 +1,5 @@
-"""Account pages under /accounts/: the second factor, invitations and password reset.
+"""Account pages under /accounts/: signing in and out, the second factor, invitations and
+password reset.
 
 Not namespaced, because Django's password-reset views find each other by these names.
 """
@@ -7,8 +8,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from providers.views import accounts, two_factor
+from providers.views.login import LoginView
 
 urlpatterns = [
+    path("login/", LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("two-factor/", two_factor.verify, name="two_factor_verify"),
     path("two-factor/setup/", two_factor.setup, name="two_factor_setup"),
     path("two-factor/backup-codes/", two_factor.backup_codes, name="two_factor_backup_codes"),

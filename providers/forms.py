@@ -2,11 +2,9 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
+from kyvs.forms import IndianMobileField
 from providers import registration
 from providers.models import Membership, Organisation, Purpose, Scope
-from verification import registry
-
-EXTRA_SCOPES = [(s.value, s.label) for s in Scope if s != Scope.STATUS]
 
 
 class ApplicationForm(forms.Form):
@@ -50,7 +48,7 @@ class ApplicationForm(forms.Form):
             "Every approved organisation sees the status. Ask for more only if you need it, "
             "and say why."
         ),
-        choices=EXTRA_SCOPES,
+        choices=Scope.beyond_status,
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
@@ -71,10 +69,9 @@ class ApplicationForm(forms.Form):
         label=_("Official e-mail"),
         help_text=_("This will be your sign-in name, and where we write to you."),
     )
-    mobile = forms.CharField(
+    mobile = IndianMobileField(
         label=_("Official mobile"),
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+        widget=forms.TextInput(attrs={"autocomplete": "tel"}),
     )
     password1 = forms.CharField(
         label=_("Choose a password"),
@@ -112,14 +109,6 @@ class ApplicationForm(forms.Form):
                 _("This e-mail address cannot be used for a new application. Sign in instead.")
             )
         return email
-
-    def clean_mobile(self) -> str:
-        try:
-            return registry.normalise_mobile(self.cleaned_data["mobile"])
-        except registry.InvalidMobile:
-            raise forms.ValidationError(
-                _("Enter a 10-digit Indian mobile number, such as 98765 43210.")
-            ) from None
 
     def clean(self):
         data = super().clean()
@@ -241,7 +230,7 @@ class CodeForm(forms.Form):
 class ApproveForm(forms.Form):
     scopes = forms.MultipleChoiceField(
         label=_("Data granted beyond the status"),
-        choices=EXTRA_SCOPES,
+        choices=Scope.beyond_status,
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )

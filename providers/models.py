@@ -1,6 +1,8 @@
 import hmac
+import math
 import secrets
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
@@ -21,6 +23,16 @@ class Scope(models.TextChoices):
     VACCINATIONS = "vaccinations", _("Vaccination events (vaccine, dose, date, centre)")
     DEMOGRAPHICS = "demographics", _("Demographics (name as registered, birth year, gender)")
 
+    @classmethod
+    def beyond_status(cls) -> list[tuple[str, str]]:
+        """(value, label) of the scopes an organisation must be granted: all but `status`."""
+        return [(s.value, s.label) for s in cls if s != cls.STATUS]
+
+    @classmethod
+    def only_beyond_status(cls, scopes) -> list[str]:
+        """`scopes` cut down to known scopes beyond `status`, in the stable order above."""
+        return [s.value for s in cls if s != cls.STATUS and s.value in scopes]
+
 
 class Purpose(models.TextChoices):
     TRAVEL = "travel", _("Travel")
@@ -35,6 +47,10 @@ class OrganisationQuerySet(models.QuerySet):
 
     def pending(self):
         return self.filter(state=Organisation.State.PENDING)
+
+
+def _midnight(moment):
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 class DecisionRefused(Exception):
@@ -73,7 +89,7 @@ class Organisation(models.Model):
     )
     scopes = ChoiceListField(
         _("scopes beyond status"),
-        base_choices=[(s.value, s.label) for s in Scope if s != Scope.STATUS],
+        base_choices=Scope.beyond_status(),
         help_text=_("Vaccination status is always granted; tick what else it may receive."),
     )
     purposes = ChoiceListField(
@@ -107,7 +123,7 @@ class Organisation(models.Model):
     requested_purposes = ChoiceListField(_("purposes asked for"), base_choices=Purpose.choices)
     requested_scopes = ChoiceListField(
         _("scopes asked for beyond status"),
-        base_choices=[(s.value, s.label) for s in Scope if s != Scope.STATUS],
+        base_choices=Scope.beyond_status(),
     )
     scope_reasons = models.JSONField(_("reasons for the scopes"), default=dict, blank=True)
     terms_accepted_at = models.DateTimeField(_("terms accepted"), null=True, blank=True)
@@ -140,10 +156,15 @@ class Organisation(models.Model):
         return self.state == self.State.APPROVED
 
     def started_today(self) -> int:
-        """Verifications started since midnight, Indian Standard Time: what the daily quota
-        counts."""
-        midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-        return self.verifications.filter(created_at__gte=midnight).count()
+        """Verifications started since midnight, Indian Standard Time (TIME_ZONE): what the
+        daily quota counts."""
+        return self.verifications.filter(created_at__gte=_midnight(timezone.localtime())).count()
+
+    def seconds_until_quota_resets(self) -> int:
+        """Whole seconds until the next midnight (TIME_ZONE), when the quota starts again."""
+        now = timezone.localtime()
+        tomorrow = _midnight(now + timedelta(days=1))
+        return max(math.ceil((tomorrow - now).total_seconds()), 1)
 
     def granted_scopes(self) -> list[str]:
         """Status first, then the extra scopes in a stable order."""
@@ -183,7 +204,7 @@ class Organisation(models.Model):
             raise DecisionRefused(_("Grant at least one purpose."))
         if daily_quota < 1:
             raise DecisionRefused(_("The daily quota must be at least 1."))
-        extra_scopes = [s.value for s in Scope if s != Scope.STATUS and s.value in scopes]
+        extra_scopes = Scope.only_beyond_status(scopes)
         return self._decide(
             OrganisationDecision.Action.APPROVE,
             by,
@@ -347,7 +368,7 @@ class ApiKey(models.Model):
     digest = models.CharField(max_length=64, editable=False)
     scopes = ChoiceListField(
         _("scopes beyond status"),
-        base_choices=[(s.value, s.label) for s in Scope if s != Scope.STATUS],
+        base_choices=Scope.beyond_status(),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
@@ -408,6 +429,13 @@ class ApiKey(models.Model):
             s for s in self.organisation.granted_scopes() if s in self.scopes
         ]
 
+    def mark_used(self, now, every: timedelta) -> None:
+        """Record a call made with this key at `now`, unless one was recorded less than
+        `every` ago (a write per call would make a busy key a hot row)."""
+        if self.last_used_at is None or now - self.last_used_at >= every:
+            ApiKey.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now
+
     def revoke(self) -> None:
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
@@ -455,7 +483,7 @@ class OrganisationDecision(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     scopes = ChoiceListField(
         _("scopes granted beyond status"),
-        base_choices=[(s.value, s.label) for s in Scope if s != Scope.STATUS],
+        base_choices=Scope.beyond_status(),
     )
     purposes = ChoiceListField(_("purposes granted"), base_choices=Purpose.choices)
     daily_quota = models.PositiveIntegerField(_("daily quota"), null=True, blank=True)

@@ -5,13 +5,13 @@ import json
 import pytest
 from django.template import loader
 from django.test import RequestFactory, override_settings
-from django.urls import ResolverMatch
 from django.utils import translation
 from django.views.defaults import server_error
-from django_ratelimit.exceptions import Ratelimited
 
-from kyvs.views import ratelimited
+from kyvs import limits
+from kyvs.views import limit_refused_page
 from tests.factories import make_member, make_organisation
+from tests.verification.api_client import ApiClient, issue_key
 
 pytestmark = pytest.mark.django_db
 
@@ -84,13 +84,13 @@ def test_the_error_pages_follow_the_language_of_the_screen(template):
 
 def test_a_rate_limited_page_answers_429_with_retry_after_and_a_page(rf):
     request = rf.post("/providers/apply/")
-    request.resolver_match = None
 
-    response = ratelimited(request, Ratelimited())
+    response = limit_refused_page(request, limits.RateLimited(limits.APPLICATIONS_PER_IP, 90))
 
     assert response.status_code == 429
-    assert int(response["Retry-After"]) > 0
+    assert response["Retry-After"] == "90"
     assert "Too many attempts" in response.content.decode()
+    assert "wait 2 minutes" in response.content.decode()
 
 
 def test_the_wait_is_read_from_the_limit_that_refused(client):
@@ -103,13 +103,33 @@ def test_the_wait_is_read_from_the_limit_that_refused(client):
     assert "minutes" in response.content.decode()
 
 
-def test_the_api_never_gets_the_html_429_page(rf):
-    request = rf.post("/api/v3/vaccination/generateOTP")
-    request.resolver_match = ResolverMatch(lambda r: None, (), {}, url_name="generate_otp")
+def test_a_limit_that_cannot_be_counted_answers_503_with_retry_after(client, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    response = client.post("/providers/apply/", {"name": "Try"})
 
-    response = ratelimited(request, Ratelimited())
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(limits.UNAVAILABLE_RETRY_AFTER)
+    assert "Not available just now" in response.content.decode()
+
+
+def test_the_api_never_gets_an_html_429_page(api_key_client, asha, sms_outbox):
+    # The API's own limits answer in the API's error format, with the limit's wait.
+    for _ in range(5):
+        api_key_client.generate("Asha Patel", "9876543210")
+    response = api_key_client.generate("Asha Patel", "9876543210")
 
     assert response.status_code == 429
     assert response["Content-Type"] == "application/json"
     assert json.loads(response.content)["errorCode"] == "RATE0001"
     assert int(response["Retry-After"]) > 0
+
+
+@pytest.fixture
+def api_key_client(organisation):
+    return ApiClient(issue_key(organisation))

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
-from django.utils import timezone
 
 from kyvs import limits
 from verification.models import Verification
@@ -50,16 +49,7 @@ def deliver(job: OtpJob) -> bool:
     except SmsError as exc:
         log.warning("SMS not sent for verification #%s: %s", job.verification_pk, exc)
         # Only the code this job carried is voided: a later resend has a code of its own.
-        Verification.objects.filter(
-            pk=job.verification_pk,
-            state=Verification.State.OTP_SENT,
-            otp_hash=job.otp_hash,
-        ).update(
-            state=Verification.State.FAILED,
-            failure_reason=Verification.FailureReason.SMS_NOT_SENT,
-            otp_hash="",
-            finished_at=timezone.now(),
-        )
+        Verification.objects.fail_if_code_unsent(job.verification_pk, job.otp_hash)
         limits.refund(job.allowance)
         return False
     return True

@@ -28,6 +28,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
+from kyvs.mobile import InvalidMobile, normalise_mobile
 from verification import registry
 from verification.models import Beneficiary, Dose, Vaccine
 
@@ -186,8 +187,8 @@ class RowParser:
             problems.append(f"name is longer than {_MAX_LENGTH['name']} characters")
 
         try:
-            mobile = registry.normalise_mobile(mobile)
-        except registry.InvalidMobile:
+            mobile = normalise_mobile(mobile)
+        except InvalidMobile:
             problems.append(f"mobile {mobile!r} is not a 10-digit Indian mobile")
 
         birth_year = int(year) if _YEAR.fullmatch(year) else 0

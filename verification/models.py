@@ -1,3 +1,4 @@
+import math
 import uuid
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kyvs.fields import ChoiceListField
 from providers.models import Organisation, Purpose, Scope
+from verification import otp as otps
 from verification import registry
 
 
@@ -36,14 +38,10 @@ class Vaccine(models.Model):
 
 class BeneficiaryQuerySet(models.QuerySet):
     def matching(self, full_name: str, mobile: str):
-        """Beneficiaries registered on `mobile` whose name matches `full_name`.
-
-        Both arguments may be raw input; they are normalised here.
-        """
-        return self.filter(
-            mobile=registry.normalise_mobile(mobile),
-            name_normalised=registry.normalise_name(full_name),
-        )
+        """Beneficiaries registered on `mobile` (the 10-digit form of
+        kyvs.mobile.normalise_mobile) whose name matches `full_name` as typed (compared in
+        the form of verification.registry.normalise_name)."""
+        return self.filter(mobile=mobile, name_normalised=registry.normalise_name(full_name))
 
 
 class Beneficiary(models.Model):
@@ -125,12 +123,73 @@ class Dose(models.Model):
         return f"{self.vaccine} {self.get_kind_display()} {self.dose_number}"
 
 
+class VerificationQuerySet(models.QuerySet):
+    """Lookups of verifications, by what they are for."""
+
+    def for_organisation(self, organisation) -> "VerificationQuerySet":
+        return self.filter(organisation=organisation)
+
+    def through(self, channel: str) -> "VerificationQuerySet":
+        return self.filter(channel=channel)
+
+    def started_since(self, moment) -> "VerificationQuerySet":
+        return self.filter(created_at__gte=moment)
+
+    def older_than(self, cutoff) -> "VerificationQuerySet":
+        """Started before `cutoff`: what the retention rule anonymises."""
+        return self.filter(created_at__lt=cutoff)
+
+    def waiting_for_code(self) -> "VerificationQuerySet":
+        return self.filter(state=Verification.State.OTP_SENT)
+
+    def locked(self) -> "VerificationQuerySet":
+        """Rows locked until the transaction ends (SELECT ... FOR UPDATE), with the
+        organisation and the beneficiary read alongside. Only the verification row is
+        locked: PostgreSQL cannot lock the nullable side of the outer join, and a lock on the
+        organisation would queue every verification of a busy organisation."""
+        return self.select_for_update(of=("self",)).select_related("organisation", "beneficiary")
+
+    def still_personal(self) -> "VerificationQuerySet":
+        """Rows that still hold something that could point at a person."""
+        return self.filter(
+            models.Q(beneficiary__isnull=False)
+            | ~models.Q(mobile_masked="")
+            | ~models.Q(otp_hash="")
+            | models.Q(ip__isnull=False)
+        )
+
+    def anonymise(self) -> int:
+        """Clear what could point at a person: the beneficiary, the masked mobile, the
+        client's address and any code hash. Organisation, actor, channel, purpose, outcome
+        and dates stay, so usage counts and the console's history stay true. Returns the
+        number of rows changed."""
+        return self.update(beneficiary=None, mobile_masked="", otp_hash="", ip=None)
+
+    def fail_if_code_unsent(self, pk: int, otp_hash: str) -> int:
+        """Fail verification `pk` with `sms_not_sent` if it still waits for the code whose
+        hash is `otp_hash`: the SMS carrying that code could not be delivered, so the code
+        is void. A later resend has a code of its own and is left alone. Returns 1 if it
+        failed the verification, else 0."""
+        return self.filter(pk=pk, state=Verification.State.OTP_SENT, otp_hash=otp_hash).update(
+            state=Verification.State.FAILED,
+            failure_reason=Verification.FailureReason.SMS_NOT_SENT,
+            otp_hash="",
+            finished_at=timezone.now(),
+        )
+
+
 class Verification(models.Model):
     """One request by one organisation to learn one customer's status, with consent.
 
     The row is the audit record: who asked, when, why, through which channel and with which
     outcome. It never holds the OTP (only its keyed hash), the full mobile number or the
     answer's details.
+
+    Its state changes only through the methods below (and VerificationQuerySet's
+    `fail_if_code_unsent`): `issue_code`, `record_wrong_code`, `mark_verified`, `fail`,
+    `cancel`. Each method changes the object; the caller saves it, inside a transaction
+    holding the row lock (`Verification.objects.locked()`), as verification/services.py
+    does.
     """
 
     class State(models.TextChoices):
@@ -195,6 +254,8 @@ class Verification(models.Model):
     created_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
+    objects = VerificationQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("verification")
@@ -212,11 +273,72 @@ class Verification(models.Model):
     def resends_left(self) -> int:
         return max(settings.KYVS_OTP_MAX_RESENDS - self.resends, 0)
 
+    @property
+    def is_waiting_for_code(self) -> bool:
+        return self.state == self.State.OTP_SENT
+
     def resend_available_at(self):
         return self.otp_sent_at + timedelta(seconds=settings.KYVS_OTP_RESEND_AFTER_SECONDS)
+
+    def seconds_until_resend(self, now=None) -> int:
+        """Whole seconds until a resend is allowed (rounded up); 0 if it is now."""
+        wait = (self.resend_available_at() - (now or timezone.now())).total_seconds()
+        return max(math.ceil(wait), 0)
 
     def is_expired(self, now=None) -> bool:
         return (now or timezone.now()) >= self.otp_expires_at
 
     def extra_scopes(self) -> list[str]:
         return [s for s in self.scopes if s != Scope.STATUS]
+
+    # Transitions. Each changes this object only; the caller saves it.
+
+    def issue_code(self, now) -> str:
+        """Make a new code, keep only its keyed hash (bound to this verification's public
+        id, verification/otp.py) and start its validity (KYVS_OTP_TTL_SECONDS) and the resend
+        wait at `now`. Returns the code, for the SMS only: it is never stored. The code it
+        replaces stops working."""
+        code = otps.make_otp()
+        self.otp_hash = otps.hash_otp(code, str(self.public_id))
+        self.otp_sent_at = now
+        self.otp_expires_at = now + timedelta(seconds=settings.KYVS_OTP_TTL_SECONDS)
+        return code
+
+    def resend_code(self, now) -> str:
+        """`issue_code` for a resend, counted against KYVS_OTP_MAX_RESENDS."""
+        self.resends += 1
+        return self.issue_code(now)
+
+    def code_matches(self, submitted: str) -> bool:
+        """Whether `submitted` (six digits, or their SHA-256 in hex) is the live code, in
+        constant time. Never true when nobody matched: no code was sent to anyone."""
+        return self.beneficiary_id is not None and otps.otp_matches(
+            self.otp_hash, submitted, str(self.public_id)
+        )
+
+    def record_wrong_code(self, now) -> bool:
+        """Count a wrong code; the one that reaches KYVS_OTP_MAX_ATTEMPTS fails the
+        verification. Returns whether it did."""
+        self.attempts += 1
+        if self.attempts >= settings.KYVS_OTP_MAX_ATTEMPTS:
+            self.fail(self.FailureReason.TOO_MANY_ATTEMPTS, now)
+            return True
+        return False
+
+    def mark_verified(self, now) -> None:
+        self._finish(self.State.VERIFIED, now)
+
+    def fail(self, reason: str, now) -> None:
+        """End as failed for `reason` (a FailureReason); the code stops working."""
+        self._finish(self.State.FAILED, now)
+        self.failure_reason = reason
+
+    def cancel(self, now) -> None:
+        self._finish(self.State.CANCELLED, now)
+
+    def _finish(self, state: str, now) -> None:
+        if not self.is_waiting_for_code:
+            raise ValueError(f"verification {self.public_id} is {self.state}, not waiting")
+        self.state = state
+        self.otp_hash = ""
+        self.finished_at = now

@@ -56,7 +56,7 @@ def _operation(summary: str, description: str, responses: dict, *, more_401=(), 
             "401": _error("Not authenticated, or the OTP failed", _AUTH + list(more_401)),
             "403": _error(
                 "The organisation is not approved, or the request is refused",
-                ["organisation_not_approved", "purpose_not_allowed", "no_resends_left", "refused"],
+                ["organisation_not_approved", "purpose_not_allowed", "no_resends_left"],
             ),
         },
     }

@@ -1,17 +1,10 @@
-"""The registry's rules that need no database: normalising names and mobiles, and the
-status rule. Models and services build on these; nothing here imports a model."""
+"""The registry's rules that need no database: normalising names, and the status rule.
+Mobile numbers are kyvs/mobile.py's. Models and services build on these; nothing here
+imports a model."""
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-
-MOBILE_RE = re.compile(r"^[6-9]\d{9}$")
-_SEPARATORS = re.compile(r"[\s\-().]+")
-
-
-class InvalidMobile(ValueError):
-    pass
 
 
 def normalise_name(name: str) -> str:
@@ -34,39 +27,6 @@ def normalise_name(name: str) -> str:
             out.append(char)
     # Casefolding can decompose (e.g. "ǰ"), so compose once more.
     return " ".join(unicodedata.normalize("NFKC", "".join(out)).split())
-
-
-def normalise_mobile(mobile: str) -> str:
-    """The 10-digit form of an Indian mobile number, or InvalidMobile.
-
-    Accepts +91, 91 or 0 in front, spaces, hyphens, dots and brackets, and digits of any
-    script (a number typed in Gujarati or Devanagari digits is the same number).
-    """
-    digits = []
-    for char in _SEPARATORS.sub("", mobile.strip()):
-        if char == "+" and not digits:
-            digits.append("+")
-        elif unicodedata.category(char) == "Nd":
-            digits.append(str(unicodedata.digit(char)))
-        else:
-            raise InvalidMobile(mobile)
-    number = "".join(digits)
-    if number.startswith("+"):
-        if not number.startswith("+91"):
-            raise InvalidMobile(mobile)
-        number = number[3:]
-    elif len(number) == 12 and number.startswith("91"):
-        number = number[2:]
-    elif len(number) == 11 and number.startswith("0"):
-        number = number[1:]
-    if not MOBILE_RE.match(number):
-        raise InvalidMobile(mobile)
-    return number
-
-
-def mask_mobile(mobile: str) -> str:
-    """Only the last four digits, which is what a customer needs to recognise the number."""
-    return "•" * 6 + mobile[-4:]
 
 
 @dataclass(frozen=True)

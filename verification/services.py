@@ -1,44 +1,39 @@
 """The verification workflow: start, confirm, resend, cancel.
 
 The hosted webpage, the embedded page and the API all call these functions; none of them
-has a verification flow of its own.
+has a verification flow of its own. A verification's state changes only through the
+methods of `Verification` (verification/models.py), called here with the row locked.
 """
 
 import logging
-import math
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 
 from kyvs import limits
+from kyvs.mobile import is_normalised, mask_mobile
 from providers.models import Organisation, Purpose, Scope
-from verification import otp as otps
-from verification import receipts, registry
+from verification import receipts
 from verification.delivery import OtpJob, dispatch
 from verification.models import Beneficiary, VaccinationStatus, Verification
+from verification.refusals import Refusal, VerificationRefused
 
 log = logging.getLogger(__name__)
 
-
-class VerificationRefused(Exception):
-    """The request cannot go ahead; `message` says why, in words for the person at hand."""
-
-    def __init__(self, code: str, message: str, retry_after: int | None = None):
-        super().__init__(code)
-        self.code = code
-        self.message = message
-        # Seconds after which the same request may succeed (rate limits, a cache outage).
-        self.retry_after = retry_after
-
-
-UNAVAILABLE_RETRY_AFTER = 30
+__all__ = [
+    "Confirmation",
+    "Result",
+    "VerificationRefused",
+    "cancel_verification",
+    "confirm_verification",
+    "resend_otp",
+    "start_verification",
+]
 
 
 class _Allowance:
@@ -64,62 +59,37 @@ class _Allowance:
             f"organisation #{organisation_pk}, {self.actor or 'no actor'}, {masked_mobile}"
         )
 
-    def _take(self, name: str, ident: str, limit: int, window: int, message: str) -> None:
+    def _take(self, limit: limits.Limit, ident: str) -> limits.Usage:
         try:
-            usage = limits.consume(name, ident, limit, window)
+            usage = limits.take(limit, ident)
         except limits.CacheUnavailable:
             log.error("code not sent: the rate limit cache is unavailable (%s)", self.audit)
-            raise _unavailable() from None
-        self.taken.append(usage)
-        if name == "otp-mobile":
-            self.mobile.append(usage)
-        if usage.exceeded:
+            raise VerificationRefused(Refusal.UNAVAILABLE) from None
+        except limits.RateLimited as refusal:
             log.warning(
                 "code not sent: %s limit of %d per %ds reached (%s)",
-                name,
-                limit,
-                window,
+                limit.name,
+                limit.count,
+                limit.window,
                 self.audit,
             )
-            minutes = math.ceil(usage.retry_after / 60)
-            wait = ngettext(
-                "Please try again in %(minutes)d minute.",
-                "Please try again in %(minutes)d minutes.",
-                minutes,
-            ) % {"minutes": minutes}
             raise VerificationRefused(
-                "rate_limited", f"{message} {wait}", retry_after=usage.retry_after
-            )
+                Refusal.RATE_LIMITED, refusal.message, retry_after=refusal.retry_after
+            ) from None
+        self.taken.append(usage)
+        return usage
 
     def take_start(self) -> None:
         if self.actor:
-            self._take(
-                "starts",
-                self.actor,
-                settings.KYVS_STARTS_PER_ACTOR,
-                settings.KYVS_STARTS_WINDOW_SECONDS,
-                _("Too many verifications have been started from this account in a short time."),
-            )
+            self._take(limits.STARTS_PER_ACTOR, self.actor)
 
     def take_mobile(self, mobile_ident: str) -> None:
-        message = _("Too many codes have been sent to this mobile number.")
-        for limit, window in (
-            (settings.KYVS_OTPS_PER_MOBILE_PER_HOUR, 3600),
-            (settings.KYVS_OTPS_PER_MOBILE_PER_DAY, 86400),
-        ):
-            self._take("otp-mobile", mobile_ident, limit, window, message)
+        for limit in (limits.OTPS_PER_MOBILE_PER_HOUR, limits.OTPS_PER_MOBILE_PER_DAY):
+            self.mobile.append(self._take(limit, mobile_ident))
 
     def give_back(self) -> None:
         limits.refund(self.taken)
         self.taken = []
-
-
-def _unavailable() -> VerificationRefused:
-    return VerificationRefused(
-        "unavailable",
-        _("Codes cannot be sent just now. Please try again shortly."),
-        retry_after=UNAVAILABLE_RETRY_AFTER,
-    )
 
 
 # A resend counts against the same mobile as its start, matched or not; the keyed hash of
@@ -132,25 +102,23 @@ def _remember_mobile(verification: Verification, mobile_ident: str) -> None:
     try:
         cache.set(_MOBILE_OF.format(verification.public_id), mobile_ident, _MOBILE_OF_TIMEOUT)
     except limits.CACHE_ERRORS:
-        raise _unavailable() from None
+        raise VerificationRefused(Refusal.UNAVAILABLE) from None
 
 
 def _mobile_of(verification: Verification) -> str:
     try:
         ident = cache.get(_MOBILE_OF.format(verification.public_id))
     except limits.CACHE_ERRORS:
-        raise _unavailable() from None
+        raise VerificationRefused(Refusal.UNAVAILABLE) from None
     if ident is None:
-        raise VerificationRefused(
-            "no_resends_left", _("No more codes can be sent for this verification.")
-        )
+        raise VerificationRefused(Refusal.NO_RESENDS_LEFT)
     return ident
 
 
 def _check_may_start(organisation: Organisation, operator, api_key, purpose: str) -> None:
     if not organisation.is_approved:
         raise VerificationRefused(
-            "organisation_not_approved",
+            Refusal.ORGANISATION_NOT_APPROVED,
             _("Your organisation is not approved to verify customers at present."),
         )
     if api_key is not None:
@@ -159,16 +127,15 @@ def _check_may_start(organisation: Organisation, operator, api_key, purpose: str
         membership = getattr(operator, "membership", None) if operator is not None else None
         acts_for_it = membership is not None and membership.organisation_id == organisation.pk
     if not acts_for_it:
-        raise VerificationRefused("not_a_member", _("You do not act for this organisation."))
+        raise VerificationRefused(Refusal.NOT_A_MEMBER)
     if purpose not in organisation.purposes:
-        raise VerificationRefused(
-            "purpose_not_allowed", _("Your organisation may not verify for this purpose.")
-        )
+        raise VerificationRefused(Refusal.PURPOSE_NOT_ALLOWED)
     if organisation.started_today() >= organisation.daily_quota:
         raise VerificationRefused(
-            "quota_exceeded",
+            Refusal.QUOTA_EXCEEDED,
             _("Your organisation has used today's %(quota)d verifications.")
             % {"quota": organisation.daily_quota},
+            retry_after=organisation.seconds_until_quota_resets(),
         )
 
 
@@ -183,14 +150,6 @@ def _otp_sms_body(verification: Verification, code: str) -> str:
         "purpose": Purpose(verification.purpose).label,
         "minutes": minutes,
     }
-
-
-def _issue_code(verification: Verification, now) -> str:
-    code = otps.make_otp()
-    verification.otp_hash = otps.hash_otp(code, str(verification.public_id))
-    verification.otp_sent_at = now
-    verification.otp_expires_at = now + timedelta(seconds=settings.KYVS_OTP_TTL_SECONDS)
-    return code
 
 
 def _send(verification: Verification, job: OtpJob) -> None:
@@ -214,28 +173,30 @@ def start_verification(
 ) -> Verification:
     """Start a verification and send the OTP to the registered mobile.
 
-    The actor is an operator (a user) or an API key of the organisation. The caller
-    learns nothing about whether anyone matched: with no match, or with two
-    people of the same name on the number, the row is created just the same, no SMS is
-    sent and every code will fail.
+    `mobile` is the 10-digit form (kyvs.mobile.normalise_mobile; every channel's input,
+    verification/inputs.py, cleans it so); ValueError otherwise. The actor is an operator (a
+    user) or an API key of the organisation. The caller learns nothing about whether anyone
+    matched: with no match, or with two people of the same name on the number, the row is
+    created just the same, no SMS is sent and every code will fail.
 
     Rate limits are taken first and given back if anything refuses, then the row is
-    written, then the SMS handed over: a refused start leaves no row, sends nothing and
-    uses up no allowance. `ip` is the client's address (kyvs.http.client_ip), for the audit.
+    written, then the SMS handed over: a refused start (VerificationRefused) leaves no row,
+    sends nothing and uses up no allowance. `ip` is the client's address
+    (kyvs.http.client_ip), for the audit.
     """
-    number = registry.normalise_mobile(mobile)
-    mobile_ident = limits.keyed_hash(number)
+    if not is_normalised(mobile):
+        raise ValueError("start_verification takes the 10-digit form of the mobile")
     allowance = _Allowance(
         organisation.pk,
         operator.pk if operator is not None else None,
         api_key.pk if api_key is not None else None,
-        registry.mask_mobile(number),
+        mask_mobile(mobile),
     )
     try:
         allowance.take_start()
-        allowance.take_mobile(mobile_ident)
+        allowance.take_mobile(limits.keyed_hash(mobile))
         verification, job = _create(
-            organisation, operator, api_key, full_name, number, purpose, channel, ip
+            organisation, operator, api_key, full_name, mobile, purpose, channel, ip
         )
         job.allowance = allowance.mobile
     except BaseException:
@@ -245,13 +206,13 @@ def start_verification(
     return verification
 
 
-def _create(organisation, operator, api_key, full_name, number, purpose, channel, ip):
+def _create(organisation, operator, api_key, full_name, mobile, purpose, channel, ip):
     now = timezone.now()
     with transaction.atomic():
         # The lock makes the quota count and the insert one step per organisation.
         organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
         _check_may_start(organisation, operator, api_key, purpose)
-        matches = list(Beneficiary.objects.matching(full_name, number)[:2])
+        matches = list(Beneficiary.objects.matching(full_name, mobile)[:2])
         beneficiary = matches[0] if len(matches) == 1 else None
         verification = Verification(
             public_id=uuid.uuid4(),
@@ -262,17 +223,17 @@ def _create(organisation, operator, api_key, full_name, number, purpose, channel
             purpose=purpose,
             scopes=api_key.granted_scopes() if api_key else organisation.granted_scopes(),
             beneficiary=beneficiary,
-            mobile_masked=registry.mask_mobile(number),
+            mobile_masked=mask_mobile(mobile),
             ip=ip,
             created_at=now,
         )
-        code = _issue_code(verification, now)
+        code = verification.issue_code(now)
         verification.save()
-        _remember_mobile(verification, limits.keyed_hash(number))
+        _remember_mobile(verification, limits.keyed_hash(mobile))
         job = OtpJob(
             verification_pk=verification.pk,
             otp_hash=verification.otp_hash,
-            mobile=number if beneficiary is not None else "",
+            mobile=mobile if beneficiary is not None else "",
             body=_otp_sms_body(verification, code),
         )
     return verification, job
@@ -334,28 +295,28 @@ def _build_result(verification: Verification) -> Result:
 
 @dataclass
 class Confirmation:
+    """The answer to a code: `ok` with the `result`, or the `reason` it was refused (and the
+    wrong codes still allowed)."""
+
     ok: bool
-    reason: str = ""
+    reason: Refusal | None = None
     attempts_left: int = 0
     result: Result | None = field(default=None)
 
-    REASONS = {
-        "wrong": gettext_lazy("That code is not right."),
-        "too_many_attempts": gettext_lazy(
-            "Too many wrong codes. This verification has been stopped; please start again."
-        ),
-        "expired": gettext_lazy("This code has expired. Ask for a new code."),
-        "already_used": gettext_lazy("This verification has already been completed."),
-        "failed": gettext_lazy("This verification has been stopped; please start again."),
-        "cancelled": gettext_lazy("This verification was cancelled."),
-        "organisation_not_approved": gettext_lazy(
-            "The organisation is not approved to verify customers at present."
-        ),
-    }
-
     @property
     def message(self) -> str:
-        return str(self.REASONS.get(self.reason, ""))
+        return self.reason.message if self.reason else ""
+
+    @property
+    def refused(self) -> VerificationRefused:
+        return VerificationRefused(self.reason)
+
+
+# Why a verification that no longer waits for a code refuses one.
+_CLOSED = {
+    Verification.State.VERIFIED: Refusal.ALREADY_USED,
+    Verification.State.CANCELLED: Refusal.CANCELLED,
+}
 
 
 def confirm_verification(verification: Verification, submitted_otp: str) -> Confirmation:
@@ -364,44 +325,24 @@ def confirm_verification(verification: Verification, submitted_otp: str) -> Conf
     """
     now = timezone.now()
     with transaction.atomic():
-        v = (
-            # of=("self",): PostgreSQL cannot lock the nullable side of the outer join.
-            Verification.objects.select_for_update(of=("self",))
-            .select_related("organisation", "beneficiary")
-            .get(pk=verification.pk)
-        )
-        if v.state != Verification.State.OTP_SENT:
-            reason = {
-                Verification.State.VERIFIED: "already_used",
-                Verification.State.CANCELLED: "cancelled",
-            }.get(v.state, "failed")
-            return Confirmation(ok=False, reason=reason)
+        v = Verification.objects.locked().get(pk=verification.pk)
+        if not v.is_waiting_for_code:
+            return Confirmation(ok=False, reason=_CLOSED.get(v.state, Refusal.FAILED))
         if not v.organisation.is_approved:
-            v.state = Verification.State.FAILED
-            v.failure_reason = Verification.FailureReason.ORGANISATION_NOT_APPROVED
-            v.otp_hash = ""
-            v.finished_at = now
+            v.fail(Verification.FailureReason.ORGANISATION_NOT_APPROVED, now)
             v.save()
-            return Confirmation(ok=False, reason="organisation_not_approved")
+            return Confirmation(ok=False, reason=Refusal.ORGANISATION_NOT_APPROVED)
         if v.is_expired(now):
-            return Confirmation(ok=False, reason="expired", attempts_left=v.attempts_left)
-
-        right = otps.otp_matches(v.otp_hash, submitted_otp, str(v.public_id))
-        if not right or v.beneficiary is None:
-            v.attempts += 1
-            reason = "wrong"
-            if v.attempts >= settings.KYVS_OTP_MAX_ATTEMPTS:
-                v.state = Verification.State.FAILED
-                v.failure_reason = Verification.FailureReason.TOO_MANY_ATTEMPTS
-                v.otp_hash = ""
-                v.finished_at = now
-                reason = "too_many_attempts"
+            return Confirmation(
+                ok=False, reason=Refusal.OTP_EXPIRED, attempts_left=v.attempts_left
+            )
+        if not v.code_matches(submitted_otp):
+            failed = v.record_wrong_code(now)
             v.save()
+            reason = Refusal.TOO_MANY_ATTEMPTS if failed else Refusal.WRONG_OTP
             return Confirmation(ok=False, reason=reason, attempts_left=v.attempts_left)
 
-        v.state = Verification.State.VERIFIED
-        v.otp_hash = ""
-        v.finished_at = now
+        v.mark_verified(now)
         v.save()
         result = _build_result(v)
         result.receipt = receipts.sign(
@@ -417,7 +358,8 @@ def confirm_verification(verification: Verification, submitted_otp: str) -> Conf
 
 def resend_otp(verification: Verification) -> Verification:
     """A new code for a pending verification; the old one stops working at once. It counts
-    against the mobile's OTP allowance like a start, matched or not."""
+    against the mobile's OTP allowance like a start, matched or not. VerificationRefused
+    when it cannot be sent (too soon, none left, closed, limits)."""
     now = timezone.now()
     allowance = _Allowance(
         verification.organisation_id,
@@ -436,34 +378,22 @@ def resend_otp(verification: Verification) -> Verification:
 
 def _renew(verification: Verification, allowance: _Allowance, now):
     with transaction.atomic():
-        v = (
-            # of=("self",): PostgreSQL cannot lock the nullable side of the outer join.
-            Verification.objects.select_for_update(of=("self",))
-            .select_related("organisation", "beneficiary")
-            .get(pk=verification.pk)
-        )
-        if v.state != Verification.State.OTP_SENT:
-            raise VerificationRefused(
-                "not_pending", _("This verification is no longer waiting for a code.")
-            )
+        v = Verification.objects.locked().get(pk=verification.pk)
+        if not v.is_waiting_for_code:
+            raise VerificationRefused(Refusal.NOT_PENDING)
         if not v.organisation.is_approved:
-            raise VerificationRefused(
-                "organisation_not_approved",
-                _("The organisation is not approved to verify customers at present."),
-            )
+            raise VerificationRefused(Refusal.ORGANISATION_NOT_APPROVED)
         if v.resends >= settings.KYVS_OTP_MAX_RESENDS:
-            raise VerificationRefused(
-                "no_resends_left", _("No more codes can be sent for this verification.")
-            )
-        wait = (v.resend_available_at() - now).total_seconds()
+            raise VerificationRefused(Refusal.NO_RESENDS_LEFT)
+        wait = v.seconds_until_resend(now)
         if wait > 0:
             raise VerificationRefused(
-                "too_soon",
-                _("A new code can be sent in %(seconds)d seconds.") % {"seconds": int(wait) + 1},
+                Refusal.RESEND_TOO_SOON,
+                _("A new code can be sent in %(seconds)d seconds.") % {"seconds": wait},
+                retry_after=wait,
             )
         allowance.take_mobile(_mobile_of(v))
-        code = _issue_code(v, now)
-        v.resends += 1
+        code = v.resend_code(now)
         v.save()
         job = OtpJob(
             verification_pk=v.pk,
@@ -476,6 +406,10 @@ def _renew(verification: Verification, allowance: _Allowance, now):
 
 
 def cancel_verification(verification: Verification) -> None:
-    Verification.objects.filter(pk=verification.pk, state=Verification.State.OTP_SENT).update(
-        state=Verification.State.CANCELLED, otp_hash="", finished_at=timezone.now()
-    )
+    """Cancel a verification still waiting for its code; the code stops working. One that
+    has ended already is left as it ended."""
+    with transaction.atomic():
+        v = Verification.objects.locked().get(pk=verification.pk)
+        if v.is_waiting_for_code:
+            v.cancel(timezone.now())
+            v.save()

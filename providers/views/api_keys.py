@@ -34,9 +34,9 @@ class ApiKeyForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Only scopes the organisation holds can be given to one of its keys.
         self.fields["scopes"].choices = [
-            (s.value, s.label)
-            for s in Scope
-            if s != Scope.STATUS and s.value in organisation.scopes
+            (value, label)
+            for value, label in Scope.beyond_status()
+            if value in organisation.scopes
         ]
 
     def clean_name(self) -> str:

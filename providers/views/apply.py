@@ -1,21 +1,19 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django_ratelimit.decorators import ratelimit
 
+from kyvs import limits
 from kyvs.http import client_ip
 from providers import services
 from providers.forms import ApplicationForm
 
-# Applying is public: a few tries an hour from one address is plenty for a real applicant.
-APPLY_RATE = "5/h"
 
-
-def _client(group, request) -> str:
+def _client(request: HttpRequest) -> str:
     return client_ip(request) or "unknown"
 
 
-@ratelimit(key=_client, rate=APPLY_RATE, method="POST", block=True)
+# Applying is public: a few tries an hour from one address is plenty for a real applicant.
+@limits.limit_view(limits.APPLICATIONS_PER_IP, key=_client)
 def apply(request: HttpRequest) -> HttpResponse:
     form = ApplicationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

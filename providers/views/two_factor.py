@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from django_ratelimit.decorators import ratelimit
 
+from kyvs import limits
 from providers.access import needs_two_factor
 from providers.forms import CodeForm
 from providers.models import BackupCodeDevice
@@ -98,7 +98,7 @@ def redirect_to_verify(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-@ratelimit(key="user", rate="10/15m", method="POST", block=True)
+@limits.limit_view(limits.SECOND_FACTOR_TRIES_PER_USER, key=lambda request: str(request.user.pk))
 def verify(request: HttpRequest) -> HttpResponse:
     """The second step of signing in: a code from the app, or one backup code."""
     if request.user.is_verified():

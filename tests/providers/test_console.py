@@ -6,8 +6,7 @@ import pytest
 from django.utils import timezone
 
 from providers.models import Membership
-from tests.factories import give_totp_device, make_member
-from verification.models import Verification
+from tests.factories import give_totp_device, make_member, make_verification
 
 pytestmark = pytest.mark.django_db
 
@@ -15,19 +14,9 @@ PAGES = ["/console/", "/console/history/", "/console/history.csv", "/console/mem
 
 
 def record(organisation, operator, state="verified", days_ago=0, purpose="travel"):
-    now = timezone.now() - timedelta(days=days_ago)
-    return Verification.objects.create(
-        organisation=organisation,
-        operator=operator,
-        channel="web",
-        purpose=purpose,
-        scopes=["status"],
-        mobile_masked="******3210",
-        otp_hash="",
-        otp_sent_at=now,
-        otp_expires_at=now,
-        state=state,
-        created_at=now,
+    started = timezone.now() - timedelta(days=days_ago)
+    return make_verification(
+        organisation, operator, outcome=state, started=started, purpose=purpose
     )
 
 
