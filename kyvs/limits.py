@@ -101,7 +101,7 @@ APPLICATIONS_PER_IP = Limit(
     "apply", 5, 3600, _("Too many applications have been sent from this address.")
 )
 SECOND_FACTOR_TRIES_PER_USER = Limit(
-    "two-factor", 10, 900, _("Too many codes have been tried for this account.")
+    "two-factor", 10, 900, _("Too many wrong codes have been typed for this account.")
 )
 
 LIMITS = {
@@ -222,6 +222,16 @@ def wait(limit: Limit, ident: str) -> int:
     except CACHE_ERRORS as exc:
         raise CacheUnavailable(str(exc)) from exc
     return retry_after if used >= limit.count else 0
+
+
+def clear(limit: Limit, ident: str) -> None:
+    """Forget the events counted for `ident` in the present window (e.g. a person's wrong
+    codes, once they typed a right one). CacheUnavailable if the cache does not answer."""
+    index, _retry_after = _window(limit, time.time())
+    try:
+        cache.delete(_key(limit, ident, index))
+    except CACHE_ERRORS as exc:
+        raise CacheUnavailable(str(exc)) from exc
 
 
 def refund(usages: list[Usage]) -> None:

@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
 from kyvs.forms import IndianMobileField
+from kyvs.text import plain_digits
 from providers import registration
 from providers.models import Membership, Organisation, Purpose, Scope
 
@@ -224,7 +225,8 @@ class CodeForm(forms.Form):
     )
 
     def clean_code(self) -> str:
-        return "".join(self.cleaned_data["code"].split())
+        # Digits of any script and pasted invisible marks read as the person meant them.
+        return plain_digits(self.cleaned_data["code"])
 
 
 class ApproveForm(forms.Form):

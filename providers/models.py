@@ -11,7 +11,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin
 
-from kyvs.fields import ChoiceListField
+from kyvs.fields import ChoiceListField, IndianMobileModelField
 from providers import emails
 from providers.registration import IndianState, RegistrationKind
 
@@ -119,7 +119,7 @@ class Organisation(models.Model):
     website = models.URLField(_("website"), blank=True)
     contact_name = models.CharField(_("contact person"), max_length=200, blank=True)
     contact_email = models.EmailField(_("official e-mail"), blank=True)
-    contact_mobile = models.CharField(_("official mobile"), max_length=10, blank=True)
+    contact_mobile = IndianMobileModelField(_("official mobile"), blank=True)
     requested_purposes = ChoiceListField(_("purposes asked for"), base_choices=Purpose.choices)
     requested_scopes = ChoiceListField(
         _("scopes asked for beyond status"),
@@ -534,6 +534,8 @@ class BackupCodeDevice(ThrottlingMixin, Device):
             raw = "".join(secrets.choice(alphabet) for _j in range(10))
             codes.append(f"{raw[:5]}-{raw[5:]}")
         self.digests = [self.digest_of(code) for code in codes]
+        # New codes start with a clean slate: wrong guesses at the old ones do not lock them.
+        self.throttle_reset(commit=False)
         self.save()
         return codes
 

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from kyvs.mobile import normalise_mobile
+from verification import registry
 from verification.models import Beneficiary, Dose, Vaccine, Verification
 
 
@@ -22,6 +24,17 @@ class BeneficiaryAdmin(admin.ModelAdmin):
     search_fields = ["=reference_id", "=mobile"]
     readonly_fields = ["name_normalised"]
     inlines = [DoseInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        """A reference id or mobile is searched for in its one stored form, however it was
+        typed (digits of any script, +91, spaces, pasted marks)."""
+        for parse in (registry.parse_reference_id, normalise_mobile):
+            try:
+                search_term = parse(search_term)
+                break
+            except ValueError:
+                continue
+        return super().get_search_results(request, queryset, search_term)
 
 
 @admin.register(Dose)

@@ -122,9 +122,9 @@ def generate_otp(request: HttpRequest, data: dict) -> JsonResponse:
 
 @_endpoint("POST", body=True)
 def confirm_otp(request: HttpRequest, data: dict) -> JsonResponse:
-    code = _string(data, "otp")
+    code = otps.parse_otp(_string(data, "otp"))
     txn_id = _txn_id(data)
-    if not otps.is_well_formed(code):
+    if code is None:
         raise _invalid("otp: must be the SHA-256 (hex) of the 6-digit OTP, or the OTP.")
     verification = _verification_of(request, txn_id)
     outcome = services.confirm_verification(verification, code)

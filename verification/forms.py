@@ -22,18 +22,17 @@ class StartForm(StartInput):
 class OtpForm(forms.Form):
     otp = forms.CharField(
         label=_("One-time password (OTP)"),
-        max_length=6,
-        min_length=6,
+        # Room for spaces and invisible marks around the six digits; parse_otp reads them.
+        max_length=20,
         error_messages={
             "required": _("Type the 6-digit code from the SMS."),
-            "min_length": _("The code has 6 digits."),
             "max_length": _("The code has 6 digits."),
         },
         widget=forms.TextInput(
             attrs={
+                # No `pattern`: six Gujarati or Devanagari digits are a right code too.
                 "inputmode": "numeric",
                 "autocomplete": "one-time-code",
-                "pattern": "[0-9]{6}",
                 "autofocus": True,
                 # The consent page writes its own help (the code's expiry time), which
                 # Django cannot know of; ids that are absent (no error yet) are ignored.
@@ -43,7 +42,7 @@ class OtpForm(forms.Form):
     )
 
     def clean_otp(self) -> str:
-        code = "".join(self.cleaned_data["otp"].split())
-        if not (len(code) == otps.OTP_DIGITS and otps.is_well_formed(code)):
+        code = otps.parse_otp(self.cleaned_data["otp"])
+        if code is None or len(code) != otps.OTP_DIGITS:
             raise forms.ValidationError(_("The code has 6 digits."))
         return code

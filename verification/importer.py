@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from kyvs.mobile import InvalidMobile, normalise_mobile
+from kyvs.text import plain_digits
 from verification import registry
 from verification.models import Beneficiary, Dose, Vaccine
 
@@ -52,7 +53,6 @@ MAX_LISTED_ERRORS = 100
 MIN_BIRTH_YEAR = 1900
 MAX_DOSE_NUMBER = 20
 
-_REFERENCE_ID = re.compile(r"[0-9]{14}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _YEAR = re.compile(r"[0-9]{4}")
 _SMALL_NUMBER = re.compile(r"[0-9]{1,2}")
@@ -158,7 +158,7 @@ class RowParser:
             raise RowError(f"expected {len(HEADER)} columns, found {len(fields)}")
         stripped = [f.strip() for f in fields]
         reference_id, name, mobile, year, gender, *dose_fields = stripped
-        (name_normalised, mobile, birth_year), person_problems = self._person(
+        (reference_id, name_normalised, mobile, birth_year), person_problems = self._person(
             reference_id, name, mobile, year, gender
         )
         problems = list(person_problems)
@@ -175,9 +175,11 @@ class RowParser:
 
     def _parse_person(
         self, reference_id: str, name: str, mobile: str, year: str, gender: str
-    ) -> tuple[tuple[str, str, int], tuple[str, ...]]:
+    ) -> tuple[tuple[str, str, str, int], tuple[str, ...]]:
         problems = []
-        if not _REFERENCE_ID.fullmatch(reference_id):
+        try:
+            reference_id = registry.parse_reference_id(reference_id)
+        except registry.InvalidReferenceId:
             problems.append(f"beneficiary_reference_id {reference_id!r} is not 14 digits")
 
         name_normalised = registry.normalise_name(name)
@@ -191,6 +193,7 @@ class RowParser:
         except InvalidMobile:
             problems.append(f"mobile {mobile!r} is not a 10-digit Indian mobile")
 
+        year = plain_digits(year)
         birth_year = int(year) if _YEAR.fullmatch(year) else 0
         if not MIN_BIRTH_YEAR <= birth_year <= self.today.year:
             problems.append(
@@ -200,7 +203,7 @@ class RowParser:
 
         if gender not in _GENDERS:
             problems.append(f"gender {gender!r} is not M, F or O")
-        return (name_normalised, mobile, birth_year), tuple(problems)
+        return (reference_id, name_normalised, mobile, birth_year), tuple(problems)
 
     def _parse_dose(
         self, fields: list[str], birth_year: int, problems: list[str]
@@ -210,6 +213,7 @@ class RowParser:
             problems.append(f"dose columns left empty: {', '.join(missing)}")
             return None
         vaccine, number_text, kind, date_text, centre, district, state = fields
+        number_text, date_text = plain_digits(number_text), plain_digits(date_text)
 
         vaccine_id = self.vaccines.get(vaccine)
         if vaccine_id is None:

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kyvs.fields import ChoiceListField
+from kyvs.fields import ChoiceListField, IndianMobileModelField, ParsedCharField
 from providers.models import Organisation, Purpose, Scope
 from verification import otp as otps
 from verification import registry
@@ -44,24 +44,30 @@ class BeneficiaryQuerySet(models.QuerySet):
         return self.filter(mobile=mobile, name_normalised=registry.normalise_name(full_name))
 
 
+class ReferenceIdField(ParsedCharField):
+    """A beneficiary reference id, stored in ASCII digits (registry.parse_reference_id)."""
+
+    parse = staticmethod(registry.parse_reference_id)
+    invalid_message = _("A reference id is 14 digits.")
+
+
 class Beneficiary(models.Model):
     class Gender(models.TextChoices):
         MALE = "M", _("Male")
         FEMALE = "F", _("Female")
         OTHER = "O", _("Other")
 
-    reference_id = models.CharField(
+    reference_id = ReferenceIdField(
         _("beneficiary reference id"),
         max_length=14,
         unique=True,
-        validators=[RegexValidator(r"^\d{14}$", _("A reference id is 14 digits."))],
+        validators=[RegexValidator(r"\A[0-9]{14}\Z", _("A reference id is 14 digits."))],
     )
     name = models.CharField(_("name as registered"), max_length=200)
     name_normalised = models.CharField(max_length=200, editable=False)
-    mobile = models.CharField(
+    mobile = IndianMobileModelField(
         _("registered mobile"),
-        max_length=10,
-        validators=[RegexValidator(r"^[6-9]\d{9}$", _("An Indian mobile has 10 digits."))],
+        validators=[RegexValidator(r"\A[6-9][0-9]{9}\Z", _("An Indian mobile has 10 digits."))],
     )
     birth_year = models.PositiveSmallIntegerField(_("birth year"))
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
