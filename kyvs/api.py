@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from kyvs.outages import OUTAGES, RETRY_AFTER
+
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 8 * 1024
@@ -51,6 +53,9 @@ ERRORS: dict[str, ApiError] = {
         403, "APIKEY0003", _("Your organisation is not approved to verify customers at present.")
     ),
     "server_error": ApiError(500, "SRV0002", _("Something went wrong on our side.")),
+    "service_unavailable": ApiError(
+        503, "SRV0003", _("The service is not available just now. Try again shortly.")
+    ),
 }
 
 
@@ -88,6 +93,10 @@ def api_view(*methods: str):
                     return response
                 return view(request, *args, **kwargs)
             except ApiProblem as problem:
+                return problem.response()
+            except OUTAGES:
+                log.error("API request failed: the database or the cache is out of reach")
+                problem = ApiProblem(ERRORS["service_unavailable"], retry_after=RETRY_AFTER)
                 return problem.response()
             except Exception:
                 log.exception("API request failed: %s %s", request.method, request.path)

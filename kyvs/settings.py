@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "kyvs",
     "providers",
     "verification",
@@ -137,6 +139,14 @@ def envdatabase(name: str, default: str) -> dict:
 
 
 DATABASES = {"default": envdatabase("DATABASE_URL", f"sqlite:///{BASE_DIR / 'kyvs.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's web server and its queue worker share one SQLite file: readers must not
+    # block the writer (WAL), and a write waits for the other's instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envstr("REDIS_URL", "")
@@ -261,13 +271,30 @@ KYVS_SMS_DLT_TEMPLATE_ID = envstr("KYVS_SMS_DLT_TEMPLATE_ID", "")
 KYVS_SMS_DLT_ENTITY_ID = envstr("KYVS_SMS_DLT_ENTITY_ID", "")
 if KYVS_SMS_BACKEND == "verification.sms.HttpBackend" and not KYVS_SMS_HTTP_URL:
     raise ImproperlyConfigured("KYVS_SMS_HTTP_URL must be set when KYVS_SMS_BACKEND is http.")
-# Where OTP SMS are sent from. "thread": a small pool in each app server sends them after
-# the answer has gone, so a start that matched someone is no slower than one that did not
-# (enumeration resistance). "sync": inside the request, for tests and scripts.
-KYVS_SMS_QUEUE = envstr("KYVS_SMS_QUEUE", "thread")
-if KYVS_SMS_QUEUE not in {"thread", "sync"}:
-    raise ImproperlyConfigured(f"KYVS_SMS_QUEUE must be thread or sync, not {KYVS_SMS_QUEUE!r}.")
-KYVS_SMS_THREADS = envint("KYVS_SMS_THREADS", "4", minimum=1)
+# The task queue (django-tasks, with its database backend): OTP SMS and e-mails are sent by
+# worker processes (`manage.py run_worker`), never by the request that asks for them.
+# "database": jobs are rows of this database, written in the same transaction as the
+# verification they belong to. "immediate": a job runs inside the request that enqueues it
+# (tests and scripts only: a slow gateway then slows the page, and a match is slower than a
+# no-match).
+TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+KYVS_TASK_BACKEND = envstr("KYVS_TASK_BACKEND", "database")
+if KYVS_TASK_BACKEND not in TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"KYVS_TASK_BACKEND must be database or immediate, not {KYVS_TASK_BACKEND!r}."
+    )
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[KYVS_TASK_BACKEND]}}
+# A job left running this long is taken to have lost its worker (killed, machine gone):
+# another worker voids the code it may have made and sends a new one (or gives up).
+KYVS_SMS_DELIVERY_LEASE_SECONDS = envint("KYVS_SMS_DELIVERY_LEASE_SECONDS", "60", minimum=5)
+# An SMS the gateway refused with 5xx or 429, or did not answer, is tried again after 1, 2,
+# 4, 8... seconds, while the code asked for would still be valid, at most this many times.
+KYVS_SMS_MAX_ATTEMPTS = envint("KYVS_SMS_MAX_ATTEMPTS", "6", minimum=1)
+# /healthz answers 503 when the oldest job waiting to run has waited longer than this.
+KYVS_QUEUE_MAX_WAIT_SECONDS = envint("KYVS_QUEUE_MAX_WAIT_SECONDS", "60", minimum=1)
 
 # The OTP policy of DESIGN.md.
 KYVS_OTP_TTL_SECONDS = envint("KYVS_OTP_TTL_SECONDS", "180", minimum=30)

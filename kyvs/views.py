@@ -1,10 +1,22 @@
 """Project-wide answers: a page for a request that a rate limit refused, or that could not
-be counted because the cache is down."""
+be counted because the cache is down; and the answer to a request that failed because the
+database or the cache was out of reach (503, not 500: the same request will work again)."""
 
-from django.http import HttpRequest, HttpResponse
+import logging
+import sys
+
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
+from django.template import loader
+from django.views.decorators.csrf import requires_csrf_token
 
+from kyvs.api import ERRORS, ApiProblem
 from kyvs.limits import CacheUnavailable, RateLimited
+from kyvs.outages import OUTAGES, RETRY_AFTER
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
 
 
 def limit_refused_page(request: HttpRequest, refusal: RateLimited | CacheUnavailable):
@@ -13,9 +25,31 @@ def limit_refused_page(request: HttpRequest, refusal: RateLimited | CacheUnavail
     if isinstance(refusal, RateLimited):
         response = render(request, "429.html", {"minutes": refusal.minutes}, status=429)
     else:
-        response = render(request, "503.html", status=503)
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
     response["Retry-After"] = str(refusal.retry_after)
     return response
+
+
+def outage_response(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: the API's JSON under /api/, else a page that needs neither the
+    database nor the cache to render."""
+    if request.path_info.startswith(API_PREFIX):
+        response = ApiProblem(ERRORS["service_unavailable"]).response()
+    else:
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
+@requires_csrf_token
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500. A database or cache outage is answered as outage_response (logged once,
+    as an error); anything else with the 500 page, which needs no request context."""
+    exception = sys.exc_info()[1]
+    if isinstance(exception, OUTAGES):
+        log.error("answered 503: %s is out of reach", type(exception).__name__)
+        return outage_response(request)
+    return HttpResponseServerError(loader.render_to_string("500.html"))
 
 
 class LimitsMiddleware:

@@ -7,6 +7,7 @@ Not namespaced, because Django's password-reset views find each other by these n
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from providers.emails import QueuedPasswordResetForm
 from providers.views import accounts, two_factor
 from providers.views.login import LoginView
 
@@ -24,10 +25,7 @@ urlpatterns = [
     path("invitation/<str:token>/", accounts.accept_invitation, name="invitation"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            subject_template_name="registration/password_reset_subject.txt",
-            email_template_name="registration/password_reset_email.txt",
-        ),
+        auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
         name="password_reset",
     ),
     path(

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from kyvs.audit import AuditedModelAdmin
 from providers.admin_site import KyvsAdminSite
 from providers.forms import ApproveForm, ReasonForm
 from providers.models import (
@@ -68,6 +69,7 @@ def _decide(modeladmin, request, queryset, title, form_class, decide, initial=No
             except DecisionRefused as refusal:
                 modeladmin.message_user(request, refusal.message, messages.ERROR)
             else:
+                modeladmin.record(request, organisation, str(title))
                 done += 1
         if done:
             modeladmin.message_user(
@@ -140,7 +142,7 @@ reinstate = _reason_action("reinstate", _("Reinstate"), _("Reinstate… (with a 
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(AuditedModelAdmin):
     list_display = ["name", "kind", "sector", "state", "indian_state", "daily_quota", "created_at"]
     list_filter = ["state", "kind", "sector", "indian_state"]
     search_fields = ["name", "=registration_number", "contact_email"]
@@ -178,7 +180,7 @@ class PendingApplicationAdmin(OrganisationAdmin):
 
 
 @admin.register(OrganisationDecision)
-class OrganisationDecisionAdmin(admin.ModelAdmin):
+class OrganisationDecisionAdmin(AuditedModelAdmin):
     list_display = ["decided_at", "organisation", "action", "decided_by", "reason"]
     list_filter = ["action"]
     search_fields = ["organisation__name"]
@@ -195,7 +197,7 @@ class OrganisationDecisionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedModelAdmin):
     list_display = ["user", "organisation", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__username", "organisation__name"]
@@ -204,7 +206,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(BackupCodeDevice)
-class BackupCodeDeviceAdmin(admin.ModelAdmin):
+class BackupCodeDeviceAdmin(AuditedModelAdmin):
     """Registry admins can see how many codes someone has left, and delete the set."""
 
     list_display = ["user", "remaining", "confirmed"]
@@ -217,7 +219,7 @@ class BackupCodeDeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(AuditedModelAdmin):
     """Keys are made in the console or with `create_api_key`, where the key can be shown
     once; here a registry admin finds a key by the prefix seen in a log, and revokes it."""
 
@@ -253,4 +255,5 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for api_key in queryset:
             api_key.revoke()
+            self.record(request, api_key, "Revoked")
         self.message_user(request, _("Revoked."), messages.SUCCESS)

@@ -53,6 +53,11 @@ def _midnight(moment):
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def start_of_today():
+    """Midnight today in TIME_ZONE (Indian Standard Time): when daily counts begin."""
+    return _midnight(timezone.localtime())
+
+
 class DecisionRefused(Exception):
     """A registry admin's decision that does not fit the organisation's present state."""
 
@@ -158,7 +163,7 @@ class Organisation(models.Model):
     def started_today(self) -> int:
         """Verifications started since midnight, Indian Standard Time (TIME_ZONE): what the
         daily quota counts."""
-        return self.verifications.filter(created_at__gte=_midnight(timezone.localtime())).count()
+        return self.verifications.filter(created_at__gte=start_of_today()).count()
 
     def seconds_until_quota_resets(self) -> int:
         """Whole seconds until the next midnight (TIME_ZONE), when the quota starts again."""

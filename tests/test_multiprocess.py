@@ -95,7 +95,7 @@ def app_servers(tmp_path: Path, count: int = 2):
         "REDIS_URL": settings.REDIS_URL,
         "KYVS_SMS_BACKEND": "file",
         "KYVS_SMS_FILE": str(tmp_path / "sms.jsonl"),
-        "KYVS_SMS_QUEUE": "sync",
+        "KYVS_TASK_BACKEND": "immediate",
         "KYVS_SIGNING_KEY_FILE": str(signing_key(tmp_path / "signing-key.pem")),
         "KYVS_SIGNING_KEY_GENERATE": "false",
         "KYVS_OTPS_PER_MOBILE_PER_HOUR": str(PER_MOBILE_PER_HOUR),

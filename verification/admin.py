@@ -1,12 +1,13 @@
 from django.contrib import admin
 
+from kyvs.audit import AuditedModelAdmin
 from kyvs.mobile import normalise_mobile
 from verification import registry
 from verification.models import Beneficiary, Dose, Vaccine, Verification
 
 
 @admin.register(Vaccine)
-class VaccineAdmin(admin.ModelAdmin):
+class VaccineAdmin(AuditedModelAdmin):
     list_display = ["name", "primary_doses_required"]
     search_fields = ["name"]
 
@@ -17,7 +18,7 @@ class DoseInline(admin.TabularInline):
 
 
 @admin.register(Beneficiary)
-class BeneficiaryAdmin(admin.ModelAdmin):
+class BeneficiaryAdmin(AuditedModelAdmin):
     list_display = ["reference_id", "name", "birth_year", "gender"]
     list_filter = ["gender"]
     # Exact lookups only: a registry of millions is searched by id or mobile, not by prefix.
@@ -38,7 +39,7 @@ class BeneficiaryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Dose)
-class DoseAdmin(admin.ModelAdmin):
+class DoseAdmin(AuditedModelAdmin):
     list_display = ["beneficiary", "vaccine", "kind", "dose_number", "date", "district", "state"]
     list_filter = ["vaccine", "kind", "state"]
     search_fields = ["=beneficiary__reference_id"]
@@ -46,7 +47,7 @@ class DoseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Verification)
-class VerificationAdmin(admin.ModelAdmin):
+class VerificationAdmin(AuditedModelAdmin):
     """The audit trail: read-only, and never shows a code or its hash."""
 
     list_display = [

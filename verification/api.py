@@ -13,8 +13,9 @@ from functools import wraps
 
 from django.conf import settings
 from django.core import signing
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from kyvs import limits
 from kyvs.api import ApiProblem, api_view, json_body
 from kyvs.http import client_ip
 from providers.access import api_key_required
@@ -40,21 +41,40 @@ def _results() -> ResultHandOff:
 
 def _endpoint(method: str, *, body: bool):
     """A verification endpoint: kyvs.api.api_view for `method`, an API key
-    (providers.access), the JSON body parsed once when `body` (passed as `data`), and a
-    VerificationRefused from the domain answered as the API's error for it."""
+    (providers.access), the JSON body parsed once when `body` (passed as `data`), a
+    VerificationRefused from the domain answered as the API's error for it, and on every
+    answer after the key the RateLimit headers of the limit closest to biting."""
 
     def decorator(view):
-        @wraps(view)
-        def answering_refusals(request: HttpRequest, *args, **kwargs):
-            try:
-                return view(request, *args, **kwargs)
-            except services.VerificationRefused as refused:
-                raise refusal_problem(refused) from None
+        inner = json_body(view) if body else view
 
-        parsed = json_body(answering_refusals) if body else answering_refusals
-        return api_view(method)(api_key_required(parsed))
+        @wraps(view)
+        def answering(request: HttpRequest, *args, **kwargs):
+            try:
+                response = inner(request, *args, **kwargs)
+            except services.VerificationRefused as refused:
+                response = refusal_problem(refused).response()
+            except ApiProblem as problem:
+                response = problem.response()
+            _add_quota_headers(response, request.api_key)
+            return response
+
+        return api_view(method)(api_key_required(answering))
 
     return decorator
+
+
+def _add_quota_headers(response: HttpResponse, api_key) -> None:
+    """RateLimit-Limit, -Remaining and -Reset (seconds), as the IETF httpapi working group's
+    draft names them (draft-ietf-httpapi-ratelimit-headers), for services.api_quota. Left
+    out when the cache cannot say: the answer itself matters more."""
+    try:
+        standing = services.api_quota(api_key)
+    except limits.CacheUnavailable:
+        return
+    response["RateLimit-Limit"] = str(standing.limit)
+    response["RateLimit-Remaining"] = str(standing.remaining)
+    response["RateLimit-Reset"] = str(standing.reset)
 
 
 def _invalid(message: str) -> ApiProblem:

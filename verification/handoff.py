@@ -13,7 +13,7 @@ from datetime import datetime
 from django.core.cache import cache
 from django.utils import timezone
 
-from kyvs.limits import CACHE_ERRORS
+from kyvs.outages import CACHE_ERRORS
 from verification.refusals import Refusal, VerificationRefused
 from verification.services import Result
 

@@ -171,17 +171,13 @@ class VerificationQuerySet(models.QuerySet):
         number of rows changed."""
         return self.update(beneficiary=None, mobile_masked="", otp_hash="", ip=None)
 
-    def fail_if_code_unsent(self, pk: int, otp_hash: str) -> int:
-        """Fail verification `pk` with `sms_not_sent` if it still waits for the code whose
-        hash is `otp_hash`: the SMS carrying that code could not be delivered, so the code
-        is void. A later resend has a code of its own and is left alone. Returns 1 if it
-        failed the verification, else 0."""
-        return self.filter(pk=pk, state=Verification.State.OTP_SENT, otp_hash=otp_hash).update(
-            state=Verification.State.FAILED,
-            failure_reason=Verification.FailureReason.SMS_NOT_SENT,
-            otp_hash="",
-            finished_at=timezone.now(),
-        )
+    def mark_code_sent(self, pk: int, otp_hash: str) -> int:
+        """Record that the SMS carrying the code whose hash is `otp_hash` was handed to the
+        gateway (or that there was nobody to send it to). A code replaced meanwhile is left
+        alone. Returns 1 if it recorded it, else 0."""
+        return self.filter(
+            pk=pk, otp_hash=otp_hash, code_delivery=Verification.Delivery.SENDING
+        ).update(code_delivery=Verification.Delivery.SENT)
 
 
 class Verification(models.Model):
@@ -192,10 +188,15 @@ class Verification(models.Model):
     answer's details.
 
     Its state changes only through the methods below (and VerificationQuerySet's
-    `fail_if_code_unsent`): `issue_code`, `record_wrong_code`, `mark_verified`, `fail`,
-    `cancel`. Each method changes the object; the caller saves it, inside a transaction
-    holding the row lock (`Verification.objects.locked()`), as verification/services.py
-    does.
+    `mark_code_sent`): `request_code`, `request_resend`, `issue_code`, `void_unsent_code`,
+    `record_wrong_code`, `mark_verified`, `fail`, `cancel`. Each method changes the object;
+    the caller saves it, inside a transaction holding the row lock
+    (`Verification.objects.locked()`), as verification/services.py and
+    verification/delivery.py do.
+
+    A code is asked for by the request (`request_code`, `request_resend`) and made by the
+    task queue's worker just before it sends the SMS (`issue_code`): the queue never holds a
+    code, and the request does the same work whether or not anyone matched.
     """
 
     class State(models.TextChoices):
@@ -208,6 +209,13 @@ class Verification(models.Model):
         WEB = "web", _("Hosted webpage")
         EMBED = "embed", _("Embedded page")
         API = "api", _("API")
+
+    class Delivery(models.TextChoices):
+        """Where the SMS with the present code stands."""
+
+        QUEUED = "queued", _("Waiting to be sent")
+        SENDING = "sending", _("Being sent")
+        SENT = "sent", _("Sent")
 
     class FailureReason(models.TextChoices):
         TOO_MANY_ATTEMPTS = "too_many_attempts", _("Too many wrong codes")
@@ -249,6 +257,15 @@ class Verification(models.Model):
     otp_expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(_("wrong codes"), default=0)
     resends = models.PositiveSmallIntegerField(default=0)
+    # The SMS of the present code: where it stands, how many times it was tried, and until
+    # when it may be tried again (the code's validity from the moment it was asked for).
+    code_delivery = models.CharField(
+        _("SMS"), max_length=8, choices=Delivery.choices, default=Delivery.QUEUED
+    )
+    delivery_attempts = models.PositiveSmallIntegerField(_("SMS attempts"), default=0)
+    deliver_by = models.DateTimeField(null=True, blank=True)
+    # The language the SMS is written in: the screen's when the code was asked for.
+    language = models.CharField(_("language"), max_length=8, default="en")
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default=State.OTP_SENT
     )
@@ -299,21 +316,50 @@ class Verification(models.Model):
 
     # Transitions. Each changes this object only; the caller saves it.
 
+    def request_code(self, now, language: str) -> None:
+        """Ask for a new code at `now`, to be written in `language`: the worker makes it
+        (issue_code) and sends it. The code it replaces stops working at once. The resend
+        wait and the delivery's deadline (KYVS_OTP_TTL_SECONDS) start now."""
+        ttl = timedelta(seconds=settings.KYVS_OTP_TTL_SECONDS)
+        self.otp_hash = ""
+        self.otp_sent_at = now
+        self.otp_expires_at = now + ttl
+        self.code_delivery = self.Delivery.QUEUED
+        self.delivery_attempts = 0
+        self.deliver_by = now + ttl
+        self.language = language
+
+    def request_resend(self, now, language: str) -> None:
+        """`request_code` for a resend, counted against KYVS_OTP_MAX_RESENDS."""
+        self.resends += 1
+        self.request_code(now, language)
+
+    def awaits_delivery(self, resends: int) -> bool:
+        """Whether the code asked for by request number `resends` (0: the start) is still to
+        be made and sent: a later resend, or an ended verification, makes it moot."""
+        return (
+            self.is_waiting_for_code
+            and self.resends == resends
+            and self.code_delivery in (self.Delivery.QUEUED, self.Delivery.SENDING)
+        )
+
     def issue_code(self, now) -> str:
         """Make a new code, keep only its keyed hash (bound to this verification's public
-        id, verification/otp.py) and start its validity (KYVS_OTP_TTL_SECONDS) and the resend
-        wait at `now`. Returns the code, for the SMS only: it is never stored. The code it
-        replaces stops working."""
+        id, verification/otp.py) and start its validity (KYVS_OTP_TTL_SECONDS) at `now`;
+        the SMS is now being sent. Returns the code, for the SMS only: it is never stored.
+        The code it replaces stops working."""
         code = otps.make_otp()
         self.otp_hash = otps.hash_otp(code, str(self.public_id))
-        self.otp_sent_at = now
         self.otp_expires_at = now + timedelta(seconds=settings.KYVS_OTP_TTL_SECONDS)
+        self.code_delivery = self.Delivery.SENDING
+        self.delivery_attempts += 1
         return code
 
-    def resend_code(self, now) -> str:
-        """`issue_code` for a resend, counted against KYVS_OTP_MAX_RESENDS."""
-        self.resends += 1
-        return self.issue_code(now)
+    def void_unsent_code(self) -> None:
+        """The SMS with the present code may not have arrived: the code stops working, and
+        a new one is to be made and sent."""
+        self.otp_hash = ""
+        self.code_delivery = self.Delivery.QUEUED
 
     def code_matches(self, submitted: str) -> bool:
         """Whether `submitted` (six digits, or their SHA-256 in hex) is the live code, in

@@ -12,14 +12,15 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kyvs import limits
 from kyvs.mobile import is_normalised, mask_mobile
-from providers.models import Organisation, Purpose, Scope
+from kyvs.outages import CACHE_ERRORS
+from providers.models import Organisation, Scope
 from verification import receipts
-from verification.delivery import OtpJob, dispatch
+from verification.delivery import queue_code
 from verification.models import Beneficiary, VaccinationStatus, Verification
 from verification.refusals import Refusal, VerificationRefused
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "Confirmation",
+    "api_quota",
     "Result",
     "VerificationRefused",
     "cancel_verification",
@@ -49,12 +51,10 @@ class _Allowance:
     def __init__(self, organisation_pk: int, operator_pk, api_key_pk, masked_mobile: str):
         self.taken: list[limits.Usage] = []
         self.mobile: list[limits.Usage] = []
-        if api_key_pk is not None:
-            self.actor = f"key:{api_key_pk}"
-        elif operator_pk is not None:
-            self.actor = f"user:{operator_pk}"
-        else:
+        if api_key_pk is None and operator_pk is None:
             self.actor = ""
+        else:
+            self.actor = limits.actor_ident(api_key_pk=api_key_pk, user_pk=operator_pk)
         self.audit = (
             f"organisation #{organisation_pk}, {self.actor or 'no actor'}, {masked_mobile}"
         )
@@ -87,6 +87,10 @@ class _Allowance:
         for limit in (limits.OTPS_PER_MOBILE_PER_HOUR, limits.OTPS_PER_MOBILE_PER_DAY):
             self.mobile.append(self._take(limit, mobile_ident))
 
+    def mobile_keys(self) -> list[str]:
+        """The per-mobile counters taken: given back if the SMS cannot be sent."""
+        return [usage.key for usage in self.mobile]
+
     def give_back(self) -> None:
         limits.refund(self.taken)
         self.taken = []
@@ -101,18 +105,32 @@ _MOBILE_OF_TIMEOUT = 86400
 def _remember_mobile(verification: Verification, mobile_ident: str) -> None:
     try:
         cache.set(_MOBILE_OF.format(verification.public_id), mobile_ident, _MOBILE_OF_TIMEOUT)
-    except limits.CACHE_ERRORS:
+    except CACHE_ERRORS:
         raise VerificationRefused(Refusal.UNAVAILABLE) from None
 
 
 def _mobile_of(verification: Verification) -> str:
     try:
         ident = cache.get(_MOBILE_OF.format(verification.public_id))
-    except limits.CACHE_ERRORS:
+    except CACHE_ERRORS:
         raise VerificationRefused(Refusal.UNAVAILABLE) from None
     if ident is None:
         raise VerificationRefused(Refusal.NO_RESENDS_LEFT)
     return ident
+
+
+def api_quota(api_key) -> limits.Standing:
+    """Of the limits on starts that an API key's calls meet (its own STARTS_PER_ACTOR and its
+    organisation's daily quota), the one closest to biting: least remaining, then the later
+    reset. For the API's RateLimit headers. CacheUnavailable if the cache does not answer."""
+    starts = limits.peek(limits.STARTS_PER_ACTOR, limits.actor_ident(api_key_pk=api_key.pk))
+    organisation = api_key.organisation
+    quota = limits.Standing(
+        limit=organisation.daily_quota,
+        remaining=max(organisation.daily_quota - organisation.started_today(), 0),
+        reset=organisation.seconds_until_quota_resets(),
+    )
+    return min(starts, quota, key=lambda s: (s.remaining, -s.reset))
 
 
 def _check_may_start(organisation: Organisation, operator, api_key, purpose: str) -> None:
@@ -139,27 +157,6 @@ def _check_may_start(organisation: Organisation, operator, api_key, purpose: str
         )
 
 
-def _otp_sms_body(verification: Verification, code: str) -> str:
-    minutes = max(settings.KYVS_OTP_TTL_SECONDS // 60, 1)
-    return _(
-        "%(otp)s is your OTP to share your vaccination status with %(organisation)s "
-        "for %(purpose)s. Valid %(minutes)d minutes. Do not share it with anyone else."
-    ) % {
-        "otp": code,
-        "organisation": verification.organisation.name,
-        "purpose": Purpose(verification.purpose).label,
-        "minutes": minutes,
-    }
-
-
-def _send(verification: Verification, job: OtpJob) -> None:
-    """Hand the SMS to delivery (see verification/delivery.py: matched or not, the request
-    does the same work). A code that could not be delivered is void and the verification
-    failed with reason `sms_not_sent`; with KYVS_SMS_QUEUE=sync that is known at once."""
-    if dispatch(job) is False:
-        verification.refresh_from_db()
-
-
 def start_verification(
     *,
     organisation: Organisation,
@@ -180,8 +177,9 @@ def start_verification(
     created just the same, no SMS is sent and every code will fail.
 
     Rate limits are taken first and given back if anything refuses, then the row is
-    written, then the SMS handed over: a refused start (VerificationRefused) leaves no row,
-    sends nothing and uses up no allowance. `ip` is the client's address
+    written with the job that makes and sends the code (verification/delivery.py), in one
+    transaction: a refused start (VerificationRefused) leaves no row, sends nothing and uses
+    up no allowance. The SMS is written in the active language. `ip` is the client's address
     (kyvs.http.client_ip), for the audit.
     """
     if not is_normalised(mobile):
@@ -195,18 +193,18 @@ def start_verification(
     try:
         allowance.take_start()
         allowance.take_mobile(limits.keyed_hash(mobile))
-        verification, job = _create(
-            organisation, operator, api_key, full_name, mobile, purpose, channel, ip
+        verification = _create(
+            organisation, operator, api_key, full_name, mobile, purpose, channel, ip, allowance
         )
-        job.allowance = allowance.mobile
     except BaseException:
         allowance.give_back()
         raise
-    _send(verification, job)
+    # A queue that runs jobs at once (tests, scripts) may have sent, or failed to send.
+    verification.refresh_from_db()
     return verification
 
 
-def _create(organisation, operator, api_key, full_name, mobile, purpose, channel, ip):
+def _create(organisation, operator, api_key, full_name, mobile, purpose, channel, ip, allowance):
     now = timezone.now()
     with transaction.atomic():
         # The lock makes the quota count and the insert one step per organisation.
@@ -227,16 +225,12 @@ def _create(organisation, operator, api_key, full_name, mobile, purpose, channel
             ip=ip,
             created_at=now,
         )
-        code = verification.issue_code(now)
+        verification.request_code(now, translation.get_language())
         verification.save()
         _remember_mobile(verification, limits.keyed_hash(mobile))
-        job = OtpJob(
-            verification_pk=verification.pk,
-            otp_hash=verification.otp_hash,
-            mobile=mobile if beneficiary is not None else "",
-            body=_otp_sms_body(verification, code),
-        )
-    return verification, job
+        # The same job, at the same point, whether or not anyone matched.
+        queue_code(verification, allowance.mobile_keys())
+    return verification
 
 
 @dataclass
@@ -368,11 +362,11 @@ def resend_otp(verification: Verification) -> Verification:
         verification.mobile_masked,
     )
     try:
-        v, job = _renew(verification, allowance, now)
+        v = _renew(verification, allowance, now)
     except BaseException:
         allowance.give_back()
         raise
-    _send(v, job)
+    v.refresh_from_db()
     return v
 
 
@@ -393,16 +387,10 @@ def _renew(verification: Verification, allowance: _Allowance, now):
                 retry_after=wait,
             )
         allowance.take_mobile(_mobile_of(v))
-        code = v.resend_code(now)
+        v.request_resend(now, translation.get_language())
         v.save()
-        job = OtpJob(
-            verification_pk=v.pk,
-            otp_hash=v.otp_hash,
-            mobile=v.beneficiary.mobile if v.beneficiary is not None else "",
-            body=_otp_sms_body(v, code),
-            allowance=allowance.mobile,
-        )
-    return v, job
+        queue_code(v, allowance.mobile_keys())
+    return v
 
 
 def cancel_verification(verification: Verification) -> None:

@@ -1,14 +1,12 @@
 import csv
 from datetime import datetime, time, timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -18,7 +16,6 @@ from providers import charts, emails
 from providers.access import admin_required
 from providers.forms import HistoryFilterForm, InviteForm, RoleForm
 from providers.models import Membership, Purpose, Scope
-from providers.tokens import make_invitation_token
 from verification.models import Verification
 
 CHART_DAYS = 30
@@ -90,10 +87,7 @@ def invite(request: HttpRequest) -> HttpResponse:
             membership = organisation.invite(
                 form.cleaned_data["email"], form.cleaned_data["role"], invited_by=request.user
             )
-            link = request.build_absolute_uri(
-                reverse("invitation", args=[make_invitation_token(membership.user)])
-            )
-            emails.send_invitation(membership, link, settings.KYVS_INVITE_MAX_AGE_HOURS)
+            emails.send_invitation(membership, request.build_absolute_uri("/"))
             messages.success(
                 request,
                 _("Invitation sent to %(email)s.") % {"email": membership.user.email},
