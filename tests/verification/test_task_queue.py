@@ -111,8 +111,9 @@ def test_a_failed_try_is_tried_again_after_a_wait_with_a_new_code(cast, sms_outb
         run_worker()
         verification.refresh_from_db()
         assert (verification.otp_hash, verification.code_delivery) == ("", "queued")
-        retry = jobs(delivery.deliver_code)[-1]
-        assert retry.status == TaskResultStatus.READY
+        [first] = [job for job in jobs(delivery.deliver_code) if job.status != "READY"]
+        [retry] = [job for job in jobs(delivery.deliver_code) if job.status == "READY"]
+        assert (first.status, first.return_value) == (TaskResultStatus.SUCCESSFUL, "retrying")
         assert retry.run_after == now + timedelta(seconds=1)
         run_worker()  # not yet due
         assert sent == []
