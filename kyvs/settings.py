@@ -143,6 +143,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = envstr("REDIS_URL", "")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
+# With KYVS_REDIS_CLUSTER, REDIS_URL lists seed nodes of a Redis Cluster, comma-separated
+# (kyvs/redis_cluster.py); a cluster has only database 0 and speaks TCP only.
+KYVS_REDIS_CLUSTER = envbool("KYVS_REDIS_CLUSTER", "false")
+if KYVS_REDIS_CLUSTER:
+    for _seed in REDIS_URL.split(","):
+        _seed = _seed.strip()
+        if not _seed.startswith(("redis://", "rediss://")) or _seed.rstrip("/").count("/") > 2:
+            raise ImproperlyConfigured(
+                "With KYVS_REDIS_CLUSTER=true, REDIS_URL must list the cluster's nodes as "
+                f"redis://host:port or rediss://host:port, comma-separated, not {_seed!r}."
+            )
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -153,6 +164,8 @@ if REDIS_URL:
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
     }
+    if KYVS_REDIS_CLUSTER:
+        CACHES["default"]["OPTIONS"]["CLIENT_CLASS"] = "kyvs.redis_cluster.ClusterClient"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # django-ratelimit rightly reports that a local-memory cache is not shared between
