@@ -126,12 +126,17 @@ TEMPLATES = [
 # (scripts/bench_throughput.py, docs/benchmarks.md), so connections are kept
 # for KYVS_DB_CONN_MAX_AGE seconds and health-checked before reuse.
 def envdatabase(name: str, default: str) -> dict:
-    raw = envstr(name, default)
+    return database_from_url(name, envstr(name, default))
+
+
+def database_from_url(name: str, raw: str, **options) -> dict:
+    """A DATABASES entry for the URL `raw`, read from the variable `name`."""
     try:
         return dj_database_url.parse(
             raw,
             conn_max_age=envint("KYVS_DB_CONN_MAX_AGE", "600"),
             conn_health_checks=True,
+            **options,
         )
     except ValueError as error:
         raise ImproperlyConfigured(f"{name} is not a database URL we can use: {error}") from None
@@ -139,6 +144,19 @@ def envdatabase(name: str, default: str) -> dict:
 
 DATABASES = {"default": envdatabase("DATABASE_URL", f"sqlite:///{BASE_DIR / 'kyvs.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Read replicas of that database, comma-separated URLs: registry reads go to them through
+# kyvs/db_router.py (its docstring has the rule). In the tests each one mirrors "default",
+# so the suite reads what it wrote; tests/test_replica.py talks to a real replica.
+KYVS_DATABASE_REPLICAS = []
+for _number, _url in enumerate(envlist("DATABASE_REPLICA_URLS", ""), start=1):
+    _alias = f"replica_{_number}"
+    DATABASES[_alias] = database_from_url(
+        "DATABASE_REPLICA_URLS", _url, test_options={"MIRROR": "default"}
+    )
+    KYVS_DATABASE_REPLICAS.append(_alias)
+if KYVS_DATABASE_REPLICAS:
+    DATABASE_ROUTERS = ["kyvs.db_router.ReplicaRouter"]
 
 REDIS_URL = envstr("REDIS_URL", "")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
