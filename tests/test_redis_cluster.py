@@ -112,7 +112,7 @@ def test_clearing_the_cache_empties_every_master():
     for n in range(60):
         cache.set(f"clear-{n}", n, timeout=60)
     cache.clear()
-    assert [client.dbsize(target_nodes=m) for m in client.get_primaries()] == [0, 0, 0]
+    assert {client.dbsize(target_nodes=m) for m in client.get_primaries()} == {0}
 
 
 @on_a_cluster
