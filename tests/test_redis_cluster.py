@@ -161,6 +161,9 @@ def one_node_cluster(tmp_path):
             shutil.which("redis-server") or "redis-server",
             "--port",
             str(port),
+            # The default bus port, port + 10000, may be past 65535 for a free port.
+            "--cluster-port",
+            str(free_port()),
             "--bind",
             "127.0.0.1",
             "--cluster-enabled",
@@ -178,7 +181,12 @@ def one_node_cluster(tmp_path):
     )
     try:
         node = redis.Redis(port=port, socket_timeout=2)
-        wait_for(lambda: _answers(node), "the node to start")
+
+        def started() -> bool:
+            assert process.poll() is None, "redis-server exited; try it by hand"
+            return _answers(node)
+
+        wait_for(started, "the node to start")
         node.execute_command("CLUSTER ADDSLOTSRANGE", 0, 16383)
         wait_for(lambda: node.cluster("info")["cluster_state"] == "ok", "cluster_state:ok")
         yield process, f"redis://127.0.0.1:{port}"
