@@ -30,24 +30,12 @@ from django.db import DEFAULT_DB_ALIAS, connections
 REGISTRY_MODELS = {"verification.vaccine", "verification.beneficiary", "verification.dose"}
 
 
-def _replicas() -> list[str]:
-    """The replica aliases, less any that is the primary itself: in the tests, Django
-    points each replica alias (TEST MIRROR) at the primary's connection settings, and a
-    test may only query the aliases it declares."""
-    primary = connections[DEFAULT_DB_ALIAS].settings_dict
-    return [
-        alias
-        for alias in settings.KYVS_DATABASE_REPLICAS
-        if alias not in connections.settings or connections[alias].settings_dict is not primary
-    ]
-
-
 class ReplicaRouter:
     """A Django database router (https://docs.djangoproject.com/en/5.2/topics/db/multi-db/)
     applying the rule above. Returns DATABASES aliases."""
 
     def db_for_read(self, model, **hints) -> str:
-        replicas = _replicas()
+        replicas = settings.KYVS_DATABASE_REPLICAS
         if not replicas or model._meta.label_lower not in REGISTRY_MODELS:
             return DEFAULT_DB_ALIAS
         if connections[DEFAULT_DB_ALIAS].in_atomic_block:

@@ -67,12 +67,6 @@ def test_migrations_run_on_the_primary_only(replicas):
     assert not router.allow_migrate("replica_1", "verification")
 
 
-def test_a_replica_alias_that_is_the_primary_itself_is_read_as_the_primary(settings):
-    # What Django's test runner makes of a replica alias (TEST MIRROR).
-    settings.KYVS_DATABASE_REPLICAS = ["default"]
-    assert router.db_for_read(Beneficiary) == "default"
-
-
 def test_without_replicas_registry_reads_stay_on_the_primary(settings):
     settings.KYVS_DATABASE_REPLICAS = []
     assert router.db_for_read(Beneficiary) == "default"
