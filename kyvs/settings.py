@@ -146,8 +146,9 @@ DATABASES = {"default": envdatabase("DATABASE_URL", f"sqlite:///{BASE_DIR / 'kyv
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Read replicas of that database, comma-separated URLs: registry reads go to them through
-# kyvs/db_router.py (its docstring has the rule). In the tests each one mirrors "default",
-# so the suite reads what it wrote; tests/test_replica.py talks to a real replica.
+# kyvs/db_router.py (its docstring has the rule). Each mirrors "default" for Django's test
+# runner; pytest-django sets up only the aliases a test declares, so the suite runs
+# without replicas and tests/test_replica.py talks to a real one from a process of its own.
 KYVS_DATABASE_REPLICAS = []
 for _number, _url in enumerate(envlist("DATABASE_REPLICA_URLS", ""), start=1):
     _alias = f"replica_{_number}"
