@@ -127,12 +127,17 @@ TEMPLATES = [
 # (scripts/bench_throughput.py, docs/benchmarks.md), so connections are kept
 # for KYVS_DB_CONN_MAX_AGE seconds and health-checked before reuse.
 def envdatabase(name: str, default: str) -> dict:
-    raw = envstr(name, default)
+    return database_from_url(name, envstr(name, default))
+
+
+def database_from_url(name: str, raw: str, **options) -> dict:
+    """A DATABASES entry for the URL `raw`, read from the variable `name`."""
     try:
         return dj_database_url.parse(
             raw,
             conn_max_age=envint("KYVS_DB_CONN_MAX_AGE", "600"),
             conn_health_checks=True,
+            **options,
         )
     except ValueError as error:
         raise ImproperlyConfigured(f"{name} is not a database URL we can use: {error}") from None
@@ -149,9 +154,34 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Read replicas of that database, comma-separated URLs: registry reads go to them through
+# kyvs/db_router.py (its docstring has the rule). Each mirrors "default" for Django's test
+# runner; pytest-django sets up only the aliases a test declares, so the suite runs
+# without replicas and tests/test_replica.py talks to a real one from a process of its own.
+KYVS_DATABASE_REPLICAS = []
+for _number, _url in enumerate(envlist("DATABASE_REPLICA_URLS", ""), start=1):
+    _alias = f"replica_{_number}"
+    DATABASES[_alias] = database_from_url(
+        "DATABASE_REPLICA_URLS", _url, test_options={"MIRROR": "default"}
+    )
+    KYVS_DATABASE_REPLICAS.append(_alias)
+if KYVS_DATABASE_REPLICAS:
+    DATABASE_ROUTERS = ["kyvs.db_router.ReplicaRouter"]
+
 REDIS_URL = envstr("REDIS_URL", "")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
+# With KYVS_REDIS_CLUSTER, REDIS_URL lists seed nodes of a Redis Cluster, comma-separated
+# (kyvs/redis_cluster.py); a cluster has only database 0 and speaks TCP only.
+KYVS_REDIS_CLUSTER = envbool("KYVS_REDIS_CLUSTER", "false")
+if KYVS_REDIS_CLUSTER:
+    for _seed in REDIS_URL.split(","):
+        _seed = _seed.strip()
+        if not _seed.startswith(("redis://", "rediss://")) or _seed.rstrip("/").count("/") > 2:
+            raise ImproperlyConfigured(
+                "With KYVS_REDIS_CLUSTER=true, REDIS_URL must list the cluster's nodes as "
+                f"redis://host:port or rediss://host:port, comma-separated, not {_seed!r}."
+            )
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -162,6 +192,8 @@ if REDIS_URL:
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
     }
+    if KYVS_REDIS_CLUSTER:
+        CACHES["default"]["OPTIONS"]["CLIENT_CLASS"] = "kyvs.redis_cluster.ClusterClient"
 else:
     # The development and test default only: one process, where its counters are exact.
     # Production sets REDIS_URL, so that the limits hold across app servers.
