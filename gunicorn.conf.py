@@ -15,11 +15,13 @@ client is the reverse proxy's to buffer (nginx does by default), not a sync work
 Database connections. Each sync worker keeps one connection per database alias it uses
 for KYVS_DB_CONN_MAX_AGE seconds: one to the primary and, with DATABASE_REPLICA_URLS, one
 to each replica (registry reads pick a replica at random, so a worker ends up holding one
-to every replica). Each worker's SMS pool (KYVS_SMS_THREADS) opens one more to the primary
-per thread while it sends, and closes it after. So one app server holds up to
-    workers × (1 + KYVS_SMS_THREADS)   on the primary,
-    workers                            on each replica,
-and the sum over all app servers (plus migrations, imports, the admin's shell) must stay
+to every replica). SMS and e-mail go out from the task queue's workers (`manage.py
+run_worker`), separate processes that hold one connection each. So one app server holds up
+to
+    workers   on the primary,
+    workers   on each replica,
+and the sum over all app servers and queue workers (plus migrations, imports, the admin's
+shell) must stay
 under PostgreSQL's max_connections less superuser_reserved_connections (100 and 3 by
 default; `SHOW max_connections;`). Past that, put PgBouncer in front (docs/scaling.md).
 `database_connections` computes it; the master logs it at start.
@@ -27,7 +29,7 @@ default; `SHOW max_connections;`). Past that, put PgBouncer in front (docs/scali
 Restarts. Each worker is replaced after max_requests requests, give or take
 max_requests_jitter, so that slow leaks cannot grow and workers do not all restart at
 once. A worker silent for `timeout` seconds is killed and replaced: every request here
-is a few database and cache round trips (the SMS goes out from a thread), so 30 s means
+is a few database and cache round trips (the SMS goes out from the queue), so 30 s means
 something is stuck.
 
 Access log. One line per request on standard output, without query strings, referrer
@@ -53,9 +55,9 @@ def worker_count(environ: dict, available_cores: int) -> int:
     return int(raw)
 
 
-def database_connections(workers: int, sms_threads: int, replicas: int) -> dict:
+def database_connections(workers: int, replicas: int) -> dict:
     """Most connections one app server holds: {"primary": n, "each_replica": n}."""
-    return {"primary": workers * (1 + sms_threads), "each_replica": workers if replicas else 0}
+    return {"primary": workers, "each_replica": workers if replicas else 0}
 
 
 wsgi_app = "kyvs.wsgi:application"
@@ -78,9 +80,7 @@ def when_ready(server) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyvs.settings")
     from django.conf import settings
 
-    budget = database_connections(
-        server.cfg.workers, settings.KYVS_SMS_THREADS, len(settings.KYVS_DATABASE_REPLICAS)
-    )
+    budget = database_connections(server.cfg.workers, len(settings.KYVS_DATABASE_REPLICAS))
     server.log.info(
         "%d sync workers on %d cores; at most %d PostgreSQL connections to the primary and %d "
         "to each replica from this server",

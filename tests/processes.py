@@ -148,18 +148,23 @@ class AppServer(Process):
 
     def start(self) -> "AppServer":
         super().start()
-
-        def serving():
-            if not self.alive():
-                raise AssertionError(f"gunicorn exited: {self.output()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
-                    return response.status == 200
-            except OSError:  # refused, reset or timed out while the worker boots
-                return False
-
-        wait_for(f"gunicorn on {self.port} answering /healthz", serving)
+        wait_until_serving(self, self.url)
         return self
+
+
+def wait_until_serving(process: Process, url: str) -> None:
+    """Wait until `url`/healthz answers 200; fail with the process's output if it exits."""
+
+    def serving():
+        if not process.alive():
+            raise AssertionError(f"{process.name} exited: {process.output()}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
+                return response.status == 200
+        except OSError:  # refused, reset or timed out while the worker boots
+            return False
+
+    wait_for(f"{process.name} answering {url}/healthz", serving)
 
 
 class QueueWorker(Process):

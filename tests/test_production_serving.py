@@ -23,8 +23,8 @@ from django.template import engines
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from kyvs.access_log import REDACTED, mask_path
+from tests.processes import Process, free_port, wait_until_serving
 from tests.test_deploy_checks import production_env, signing_key_file  # noqa: F401
-from tests.test_multiprocess import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
@@ -48,9 +48,9 @@ def test_web_concurrency_sets_the_workers_and_a_bad_value_is_refused():
             CONF["worker_count"]({"WEB_CONCURRENCY": bad}, 2)
 
 
-def test_database_connections_count_each_worker_and_its_sms_threads():
-    assert CONF["database_connections"](5, 4, 0) == {"primary": 25, "each_replica": 0}
-    assert CONF["database_connections"](5, 4, 2) == {"primary": 25, "each_replica": 5}
+def test_database_connections_count_one_per_worker_and_database():
+    assert CONF["database_connections"](5, 0) == {"primary": 5, "each_replica": 0}
+    assert CONF["database_connections"](5, 2) == {"primary": 5, "each_replica": 5}
 
 
 def test_workers_are_recycled_with_jitter_and_killed_when_stuck():
@@ -155,34 +155,23 @@ def server(tmp_path_factory, signing_key_file):  # noqa: F811
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         KYVS_SSL_REDIRECT="false",
         KYVS_SIGNING_KEY_FILE=signing_key_file,
-        DATABASE_URL=f"sqlite:///{folder / 'empty.sqlite3'}",
+        DATABASE_URL=f"sqlite:///{folder / 'serving.sqlite3'}",
         REDIS_URL="",
         WEB_CONCURRENCY="1",
     )
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=300,
-    )
+    for command in (["collectstatic", "--noinput", "-v0"], ["migrate", "--noinput", "-v0"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, timeout=300
+        )
     port = free_port()
     log = folder / "gunicorn.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "kyvs.wsgi"]
-            + ["--bind", f"127.0.0.1:{port}"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    args = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "kyvs.wsgi"]
+    process = Process("gunicorn", [*args, "--bind", f"127.0.0.1:{port}"], env, log).start()
     try:
-        wait_until_serving(process, port, log)
+        wait_until_serving(process, f"http://127.0.0.1:{port}")
         yield f"http://127.0.0.1:{port}", folder, log
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        process.stop()
 
 
 def get(url: str, **headers):
@@ -207,7 +196,7 @@ def test_the_server_starts_from_the_conf_file_and_states_its_connection_budget(s
     _, _, log = server
     text = log.read_text()
     assert "1 sync workers on" in text
-    assert "at most 5 PostgreSQL connections to the primary" in text  # 1 × (1 + 4 threads)
+    assert "at most 1 PostgreSQL connections to the primary" in text  # one per worker
 
 
 def test_hashed_static_files_are_cached_for_at_least_a_year_and_served_compressed(server):

@@ -27,7 +27,7 @@ import pytest
 from django.db import connection
 
 from tests.factories import make_beneficiary
-from tests.test_multiprocess import database_url
+from tests.processes import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLICA_URL = os.environ.get("KYVS_TEST_DATABASE_REPLICA_URL", "").rstrip("/")
