@@ -1,10 +1,13 @@
 """A refused step as an answer: a page for people, JSON for the API. Both read the same
 fields of the refusal (verification/refusals.py): its words, its HTTP status, its wait."""
 
+from functools import wraps
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from kyvs.api import ApiProblem
+from kyvs.api import ApiProblem, api_view, json_body
+from providers.access import api_key_required
 from verification.refusals import VerificationRefused
 
 
@@ -12,6 +15,26 @@ def refusal_problem(refused: VerificationRefused) -> ApiProblem:
     """The API's answer: the refusal's error (status and errorCode), its words, and
     Retry-After when it has a wait."""
     return ApiProblem(refused.refusal.api_error, refused.message, refused.retry_after)
+
+
+def api_endpoint(method: str, *, body: bool):
+    """A verification channel's API endpoint: kyvs.api.api_view for `method`, an API key
+    (providers.access.api_key_required), the JSON body parsed once when `body` (passed to
+    the view as `data`), and a VerificationRefused from the domain answered as the API's
+    error for it (refusal_problem)."""
+
+    def decorator(view):
+        @wraps(view)
+        def answering_refusals(request: HttpRequest, *args, **kwargs):
+            try:
+                return view(request, *args, **kwargs)
+            except VerificationRefused as refused:
+                raise refusal_problem(refused) from None
+
+        parsed = json_body(answering_refusals) if body else answering_refusals
+        return api_view(method)(api_key_required(parsed))
+
+    return decorator
 
 
 def refusal_page(
