@@ -138,6 +138,13 @@ def wait_for_message(page) -> dict:
     return received(page)
 
 
+def in_first_screen(page, locator):
+    """Whether `locator` is within the frame's 640 pixels without scrolling."""
+    frame_box = page.locator("#kyvs").bounding_box()
+    box = locator.bounding_box()
+    return box["y"] + box["height"] <= frame_box["y"] + FRAME["height"]
+
+
 def no_horizontal_scroll(page):
     inner = page.frames[1]
     assert inner.evaluate("document.documentElement.scrollWidth") <= FRAME["width"]
@@ -155,6 +162,7 @@ def test_the_no_code_flow_completes_inside_the_frame_after_signing_in_there(
     frame = frame_of(page)
 
     expect(frame.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert not is_blocked(page)
     shoot(page, "nocode-01-sign-in-en")
     frame.get_by_label("Username").fill("alice")
     frame.get_by_label("Password").fill("password-for-tests")
@@ -218,6 +226,7 @@ def test_an_embed_session_completes_without_sign_in_and_tells_the_parent(
     frame.get_by_label("One-time password (OTP)").fill(f"{(int(code) + 1) % 1_000_000:06d}")
     frame.get_by_role("button", name="I agree — share my status").click()
     expect(frame.get_by_text("That code is not right.")).to_be_visible()
+    assert in_first_screen(page, frame.get_by_text("That code is not right."))
     shoot(page, "session-02-wrong-code-en")
     assert received(page) == []
     frame.get_by_label("One-time password (OTP)").fill(code)
@@ -385,6 +394,8 @@ def test_each_screen_fits_the_frame_in_each_language(
 
     expect(frame.locator("#id_otp")).to_be_visible()
     no_horizontal_scroll(page)
+    # The citizen finds the code box without scrolling.
+    assert in_first_screen(page, frame.locator("#id_otp"))
     shoot(page, f"screens-03-consent-{language}")
     frame.locator("#id_otp").fill(otp_from(sms_outbox[-1]))
     frame.locator(".otp-form button[type=submit]").click()
