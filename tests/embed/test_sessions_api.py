@@ -213,3 +213,20 @@ def test_expired_sessions_are_refused_at_the_url_not_forgotten_by_the_api(key):
     with time_machine.travel(timezone.now() + timedelta(minutes=6), tick=False):
         assert session_status(key, body["session_id"]).status_code == 200
         assert Client().get(path_of(body["url"])).status_code == 410
+
+
+def test_the_document_the_docs_page_and_the_readme_cover_both_endpoints(client):
+    from pathlib import Path
+
+    from verification.openapi import openapi_document
+
+    paths = openapi_document()["paths"]
+    assert "post" in paths["/api/v3/embed/sessions"]
+    assert "get" in paths["/api/v3/embed/sessions/{session_id}"]
+    docs = client.get("/api/docs/").content.decode()
+    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text()
+    for text in (docs, readme):
+        assert 'curl -s -X POST "$BASE/api/v3/embed/sessions"' in text or (
+            "curl -s https://HOST/api/v3/embed/sessions" in text
+        )
+        assert "/api/v3/embed/sessions/" in text
