@@ -105,3 +105,7 @@ def test_the_embed_language_cookie_is_the_embeds_own(client, organisation):
     line = set_cookie_lines(response)["kyvs_embed_language"]
     assert line.startswith("kyvs_embed_language=hi;") and line.endswith("; Partitioned")
     assert 'lang="hi"' in response.content.decode()
+
+
+def test_the_embed_demo_is_not_served_outside_debug_mode(client):
+    assert client.get("/embed/demo/").status_code == 404

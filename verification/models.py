@@ -384,7 +384,7 @@ class EmbedSession(models.Model):
         Organisation, on_delete=models.CASCADE, related_name="embed_sessions"
     )
     api_key = models.ForeignKey(
-        "providers.ApiKey", on_delete=models.PROTECT, related_name="embed_sessions"
+        "providers.ApiKey", on_delete=models.CASCADE, related_name="embed_sessions"
     )
     origin = models.CharField(_("origin"), max_length=255)
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
