@@ -77,6 +77,24 @@ class ApiProblem(Exception):
         return response
 
 
+def invalid_field(message: str) -> ApiProblem:
+    """400 `invalid_field`, with `message` saying which field and why ("name: why.")."""
+    return ApiProblem(ERRORS["invalid_field"], message)
+
+
+def string_field(data: dict, name: str, *, required: bool = True) -> str | None:
+    """`data[name]`, which must be a string; None when absent and not `required`.
+    invalid_field otherwise."""
+    if name not in data:
+        if required:
+            raise invalid_field(f"{name}: this field is required.")
+        return None
+    value = data[name]
+    if not isinstance(value, str):
+        raise invalid_field(f"{name}: must be a string.")
+    return value
+
+
 def api_view(*methods: str):
     """CSRF-exempt (an API key, not a cookie, authenticates), never cached, JSON for every
     answer, including the wrong method (405 with Allow) and our own failures (500)."""

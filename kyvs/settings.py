@@ -87,8 +87,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with frame-ancestors per response for the embeddable pages.
+    "kyvs.framing.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Under /embed/: cookies of their own that work inside another site's frame.
+    "kyvs.framing.EmbedCookiesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -264,9 +267,8 @@ def envheader(name: str) -> tuple[str, str] | None:
 # Only behind a proxy that sets this header itself (and drops any the client sent).
 SECURE_PROXY_SSL_HEADER = envheader("KYVS_PROXY_SSL_HEADER")
 
-# Framing is refused everywhere. The embed pages, when they come, opt out per view with
-# django.views.decorators.clickjacking.xframe_options_exempt together with
-# csp.decorators.csp_update({"frame-ancestors": [...the organisation's origins]}).
+# Framing is refused everywhere, except the embeddable pages under /embed/, each response
+# of which names the origins that may frame it (kyvs/framing.py: allow_framing).
 X_FRAME_OPTIONS = "DENY"
 
 # No inline script or style anywhere: templates load static/css and static/js only.

@@ -9,6 +9,8 @@ urlpatterns = [
     path("accounts/", include("providers.account_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("verify/", include("verification.urls")),
+    # The embeddable page (kyvs/framing.py: the only pages that may be framed).
+    path("embed/", include("verification.embed_urls")),
     path("api/", include("verification.api_urls")),
     path("", include("verification.receipt_urls")),
     path("", include("providers.urls")),

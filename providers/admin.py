@@ -149,11 +149,11 @@ class OrganisationAdmin(AuditedModelAdmin):
     actions = [approve, reject, suspend, reinstate]
     # The state changes only through the actions, so that every change is a recorded
     # decision the organisation is told about.
-    readonly_fields = ["public_id", "state", "created_at", *APPLICATION_FIELDS]
+    readonly_fields = ["public_id", "state", "created_at", "embed_origins", *APPLICATION_FIELDS]
     fieldsets = [
         (None, {"fields": ["name", "kind", "state", "public_id", "created_at"]}),
         (_("Granted"), {"fields": ["scopes", "purposes", "daily_quota"]}),
-        (_("Security"), {"fields": ["require_operator_two_factor"]}),
+        (_("Security"), {"fields": ["require_operator_two_factor", "embed_origins"]}),
         (_("Application"), {"fields": APPLICATION_FIELDS}),
     ]
     inlines = [DecisionInline, MembershipInline]

@@ -13,6 +13,7 @@ from django_otp.models import Device, ThrottlingMixin
 
 from kyvs.fields import ChoiceListField, IndianMobileModelField
 from providers import emails
+from providers.origins import parse_origins
 from providers.registration import IndianState, RegistrationKind
 
 
@@ -138,6 +139,13 @@ class Organisation(models.Model):
         default=False,
         help_text=_("Its operators must enrol an authenticator app and use it to sign in."),
     )
+    # Where its own website may frame KYVS's embeddable page (providers/origins.py).
+    embed_origins = models.JSONField(
+        _("origins allowed to embed KYVS"),
+        default=list,
+        blank=True,
+        help_text=_("Origins of its own website, such as https://booking.example.com."),
+    )
 
     objects = OrganisationQuerySet.as_manager()
 
@@ -187,6 +195,15 @@ class Organisation(models.Model):
 
     def purpose_choices(self) -> list[tuple[str, str]]:
         return [(p.value, p.label) for p in Purpose if p.value in self.purposes]
+
+    def set_embed_origins(self, origins) -> list[str]:
+        """Replace the origins that may frame the embeddable page with `origins` (strings, as
+        typed), checked and normalised by providers.origins.parse_origins (http on loopback
+        only in DEBUG); ValidationError naming each bad one, and nothing saved. Returns the
+        list saved."""
+        self.embed_origins = parse_origins(origins, allow_loopback_http=settings.DEBUG)
+        self.save(update_fields=["embed_origins"])
+        return self.embed_origins
 
     def admin_emails(self) -> list[str]:
         """Where news about the account goes: its active admins and the official address."""

@@ -3,7 +3,7 @@ from django.contrib import admin
 from kyvs.audit import AuditedModelAdmin
 from kyvs.mobile import normalise_mobile
 from verification import registry
-from verification.models import Beneficiary, Dose, Vaccine, Verification
+from verification.models import Beneficiary, Dose, EmbedSession, Vaccine, Verification
 
 
 @admin.register(Vaccine)
@@ -46,8 +46,21 @@ class DoseAdmin(AuditedModelAdmin):
     raw_id_fields = ["beneficiary"]
 
 
+class ReadOnlyAdmin(AuditedModelAdmin):
+    """Nobody, superusers included, may add, edit or delete these rows here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Verification)
-class VerificationAdmin(AuditedModelAdmin):
+class VerificationAdmin(ReadOnlyAdmin):
     """The audit trail: read-only, and never shows a code or its hash."""
 
     list_display = [
@@ -64,14 +77,16 @@ class VerificationAdmin(AuditedModelAdmin):
     date_hierarchy = "created_at"
     exclude = ["otp_hash", "beneficiary"]
     list_select_related = ["organisation", "operator"]
+    # Old rows leave only through `manage.py prune_verifications`, under the retention rule.
 
-    # Nobody, superusers included, may add, edit or delete an audit row here. Old rows
-    # leave only through `manage.py prune_verifications`, under the retention rule.
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.register(EmbedSession)
+class EmbedSessionAdmin(ReadOnlyAdmin):
+    """Embed sessions, for the audit: read-only, and never the token's digest."""
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    list_display = ["public_id", "organisation", "api_key", "origin", "purpose", "created_at"]
+    list_filter = ["purpose", "organisation"]
+    search_fields = ["=public_id", "organisation__name", "origin"]
+    date_hierarchy = "created_at"
+    exclude = ["token_digest"]
+    list_select_related = ["organisation", "api_key"]

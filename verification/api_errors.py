@@ -38,4 +38,13 @@ ERRORS: dict[str, ApiError] = {
     ),
     "resend_too_soon": ApiError(429, "RATE0003", _("A new OTP cannot be sent yet.")),
     "unavailable": ApiError(503, "SRV0001", _("The service cannot send OTPs just now.")),
+    # Embed sessions (verification/embed_api.py).
+    "origin_not_registered": ApiError(
+        403,
+        "EMBED0001",
+        _("This origin is not registered for your organisation's embedded page."),
+    ),
+    "unknown_embed_session": ApiError(
+        404, "EMBED0002", _("No embed session made with this API key has this id.")
+    ),
 }

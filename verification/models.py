@@ -1,4 +1,5 @@
 import math
+import secrets
 import uuid
 from datetime import timedelta
 
@@ -6,6 +7,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from kyvs.fields import ChoiceListField, IndianMobileModelField, ParsedCharField
@@ -394,3 +396,111 @@ class Verification(models.Model):
         self.state = state
         self.otp_hash = ""
         self.finished_at = now
+
+
+class EmbedUrlRefused(Exception):
+    """An embed session's URL that cannot be opened: `reason` is "unknown" (no session has
+    that token), "used" (opened before) or "expired"; `session` is the session, when known."""
+
+    def __init__(self, reason: str, session: "EmbedSession | None" = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.session = session
+
+
+class EmbedSession(models.Model):
+    """A frame an organisation's back end opens for one verification, with no sign-in: made
+    with an API key (POST /api/v3/embed/sessions), it is bound to that organisation, that
+    key, the one origin that may frame it and the purpose. Its URL carries a random token
+    (secrets.token_urlsafe: 256 bits), works once and for URL_LIFETIME; only a keyed digest
+    of the token is kept, as for API keys. Opening the URL binds the frame's own session to
+    it (verification/embed.py). `verification` is the verification it started, if any.
+
+    Kept in the verification app: it joins a verification (this app) to an API key and an
+    organisation (providers), and providers knows nothing of how a verification works.
+    """
+
+    # "The URL is single-use, valid for 5 minutes" (the embed issue).
+    URL_LIFETIME = timedelta(minutes=5)
+    TOKEN_BYTES = 32
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="embed_sessions"
+    )
+    api_key = models.ForeignKey(
+        "providers.ApiKey", on_delete=models.CASCADE, related_name="embed_sessions"
+    )
+    origin = models.CharField(_("origin"), max_length=255)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+    verification = models.OneToOneField(
+        Verification,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="embed_session",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("URL expires"))
+    opened_at = models.DateTimeField(_("URL opened"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("embed session")
+        verbose_name_plural = _("embed sessions")
+
+    def __str__(self) -> str:
+        return str(self.public_id)
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        digest = salted_hmac("kyvs.verification.embed-session", token, algorithm="sha256")
+        return digest.hexdigest()
+
+    @classmethod
+    def issue(cls, *, api_key, origin: str, purpose: str, verification=None, now=None):
+        """A new session for `api_key`'s organisation; returns (session, token). The token is
+        never stored and never seen again: the URL built from it is the only copy."""
+        now = now or timezone.now()
+        token = secrets.token_urlsafe(cls.TOKEN_BYTES)
+        session = cls.objects.create(
+            token_digest=cls.digest_of(token),
+            organisation=api_key.organisation,
+            api_key=api_key,
+            origin=origin,
+            purpose=purpose,
+            verification=verification,
+            created_at=now,
+            expires_at=now + cls.URL_LIFETIME,
+        )
+        return session, token
+
+    @classmethod
+    def open(cls, token: str, now=None) -> "EmbedSession":
+        """Use the URL carrying `token`, once: one conditional UPDATE marks it opened only if
+        it was not opened before and has not expired, so of two requests at the same moment
+        exactly one succeeds. EmbedUrlRefused otherwise."""
+        now = now or timezone.now()
+        session = (
+            cls.objects.select_related("organisation", "api_key", "verification")
+            .filter(token_digest=cls.digest_of(token))
+            .first()
+        )
+        if session is None:
+            raise EmbedUrlRefused("unknown")
+        opened = cls.objects.filter(
+            pk=session.pk, opened_at__isnull=True, expires_at__gt=now
+        ).update(opened_at=now)
+        if not opened:
+            session.refresh_from_db(fields=["opened_at"])
+            raise EmbedUrlRefused("used" if session.opened_at else "expired", session)
+        session.opened_at = now
+        return session
+
+    @property
+    def acts_for_live_key(self) -> bool:
+        """Whether the key that made it still works: not revoked, of an approved
+        organisation. A frame of a session whose key is revoked, or whose organisation is
+        suspended, does nothing more."""
+        return self.api_key.is_active and self.organisation.is_approved

@@ -8,6 +8,7 @@ from django.utils import translation
 
 from providers.models import Purpose
 from verification.api_errors import ERRORS
+from verification.embed_outcome import OUTCOMES
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _UUID = {"type": "string", "format": "uuid"}
@@ -47,7 +48,9 @@ _AUTH = ["missing_api_key", "invalid_api_key"]
 _BAD_BODY = ["bad_json", "invalid_field"]
 
 
-def _operation(summary: str, description: str, responses: dict, *, more_401=(), **more) -> dict:
+def _operation(
+    summary: str, description: str, responses: dict, *, more_401=(), more_403=(), **more
+) -> dict:
     operation = {
         "summary": summary,
         "description": description,
@@ -56,7 +59,12 @@ def _operation(summary: str, description: str, responses: dict, *, more_401=(), 
             "401": _error("Not authenticated, or the OTP failed", _AUTH + list(more_401)),
             "403": _error(
                 "The organisation is not approved, or the request is refused",
-                ["organisation_not_approved", "purpose_not_allowed", "no_resends_left"],
+                [
+                    "organisation_not_approved",
+                    "purpose_not_allowed",
+                    "no_resends_left",
+                    *more_403,
+                ],
             ),
         },
     }
@@ -161,6 +169,57 @@ def _document() -> dict:
                     operationId="status",
                     more_401=["missing_token", "invalid_token"],
                     security=[{"ApiKey": [], "Bearer": []}],
+                )
+            },
+            "/api/v3/embed/sessions": {
+                "post": _operation(
+                    "Open a frame of the embeddable page for one verification",
+                    "For a page of `origin` (one your organisation registered in the console) "
+                    "to frame at the returned `url`, with no sign-in. The URL works once, for "
+                    "5 minutes. With `full_name` and `mobile_number` the verification starts, "
+                    "and the customer's OTP is sent, at once (answered the same whether or "
+                    "not anyone matched); without them the frame shows the operator's form. "
+                    "When the verification ends the frame posts a "
+                    "`kyvs.verification.finished` message to that origin only.",
+                    {
+                        "201": _ok("EmbedSessionCreated", "The frame's URL."),
+                        "400": _error("The body is not valid", _BAD_BODY),
+                        "413": _error("The body is too large", ["body_too_large"]),
+                        "429": _error(
+                            "A rate limit or the daily quota refuses",
+                            ["rate_limited", "quota_exceeded"],
+                            retry_after=True,
+                        ),
+                        "503": _error(
+                            "OTPs cannot be sent just now", ["unavailable"], retry_after=True
+                        ),
+                    },
+                    more_403=["origin_not_registered"],
+                    operationId="createEmbedSession",
+                    requestBody=_body("EmbedSessionRequest"),
+                )
+            },
+            "/api/v3/embed/sessions/{session_id}": {
+                "get": _operation(
+                    "How an embed session's verification ended",
+                    "The same outcome, status and receipt the frame posts to its parent, for "
+                    "the API key that made the session. `outcome` is null until the "
+                    "verification ends; `vaccination_status` and `receipt` are given for a "
+                    "verified outcome while its result is held (as long as the status "
+                    "token of confirmOTP would live), then null.",
+                    {
+                        "200": _ok("EmbedSession", "The session and its outcome."),
+                        "404": _error("No such session for this key", ["unknown_embed_session"]),
+                    },
+                    operationId="getEmbedSession",
+                    parameters=[
+                        {
+                            "name": "session_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": _UUID,
+                        }
+                    ],
                 )
             },
             "/.well-known/jwks.json": {
@@ -283,6 +342,76 @@ def _schemas() -> dict:
                 "beneficiary": {
                     "$ref": "#/components/schemas/Beneficiary",
                     "description": "Only with the demographics scope.",
+                },
+            },
+            "additionalProperties": False,
+        },
+        "EmbedSessionRequest": {
+            "type": "object",
+            "required": ["origin", "purpose"],
+            "properties": {
+                "origin": {
+                    "type": "string",
+                    "description": "The origin of the page that will frame the URL "
+                    "(https://host[:port]), one your organisation registered.",
+                    "examples": ["https://booking.example.com"],
+                },
+                "purpose": {"type": "string", "enum": list(Purpose.values)},
+                "full_name": {
+                    "type": "string",
+                    "maxLength": 100,
+                    "description": "With mobile_number: start the verification at once.",
+                },
+                "mobile_number": {
+                    "type": "string",
+                    "maxLength": 20,
+                    "description": "With full_name: the registered Indian mobile.",
+                },
+            },
+        },
+        "EmbedSessionCreated": {
+            "type": "object",
+            "required": ["session_id", "url", "expires_at"],
+            "properties": {
+                "session_id": _UUID,
+                "url": {
+                    "type": "string",
+                    "format": "uri",
+                    "description": "For the iframe's src; works once.",
+                },
+                "expires_at": {"type": "string", "format": "date-time"},
+            },
+            "additionalProperties": False,
+        },
+        "EmbedSession": {
+            "type": "object",
+            "required": [
+                "session_id",
+                "origin",
+                "purpose",
+                "expires_at",
+                "opened_at",
+                "txnId",
+                "outcome",
+                "vaccination_status",
+                "receipt",
+            ],
+            "properties": {
+                "session_id": _UUID,
+                "origin": {"type": "string"},
+                "purpose": {"type": "string", "enum": list(Purpose.values)},
+                "expires_at": {"type": "string", "format": "date-time"},
+                "opened_at": {"type": ["string", "null"], "format": "date-time"},
+                "txnId": {**_UUID, "type": ["string", "null"]},
+                "outcome": {
+                    "type": ["string", "null"],
+                    "enum": [*OUTCOMES.values(), None],
+                    "description": "null until the verification ends.",
+                },
+                "vaccination_status": {"type": ["integer", "null"], "enum": [0, 1, 2, None]},
+                "receipt": {
+                    "type": ["string", "null"],
+                    "description": "Compact JWS (EdDSA, Ed25519), for a verified outcome.",
                 },
             },
             "additionalProperties": False,

@@ -32,6 +32,7 @@ __all__ = [
     "Result",
     "VerificationRefused",
     "cancel_verification",
+    "check_may_start",
     "confirm_verification",
     "resend_otp",
     "start_verification",
@@ -155,6 +156,15 @@ def _check_may_start(organisation: Organisation, operator, api_key, purpose: str
             % {"quota": organisation.daily_quota},
             retry_after=organisation.seconds_until_quota_resets(),
         )
+
+
+def check_may_start(organisation: Organisation, *, operator=None, api_key=None, purpose: str):
+    """Raise VerificationRefused if `start_verification` by this actor for `purpose` would be
+    refused before anything about the customer is known (not approved, not acting for the
+    organisation, a purpose it may not state, its daily quota used up). For a channel that
+    commits to a purpose before it has the customer's details: an embed session made
+    without them (verification/embed_api.py). It reserves nothing: the start checks again."""
+    _check_may_start(organisation, operator, api_key, purpose)
 
 
 def start_verification(
