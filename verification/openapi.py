@@ -30,9 +30,28 @@ def _error(description: str, names: list[str], retry_after: bool = False) -> dic
     return response
 
 
+_RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": {
+        "description": "The limit closest to biting: the key's starts per window "
+        "(KYVS_STARTS_PER_ACTOR) or the organisation's daily quota "
+        "(draft-ietf-httpapi-ratelimit-headers).",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "RateLimit-Remaining": {
+        "description": "Starts still allowed under that limit.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Reset": {
+        "description": "Seconds until everything counted under that limit has expired.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+}
+
+
 def _ok(schema: str, description: str) -> dict:
     return {
         "description": description,
+        "headers": _RATE_LIMIT_HEADERS,
         "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
     }
 
@@ -55,6 +74,12 @@ def _operation(
         "summary": summary,
         "description": description,
         "responses": {
+            # A store out of reach can stop any call; an operation may say more.
+            "503": _error(
+                "The service, or a store it needs, is out of reach",
+                ["service_unavailable"],
+                retry_after=True,
+            ),
             **responses,
             "401": _error("Not authenticated, or the OTP failed", _AUTH + list(more_401)),
             "403": _error(
@@ -111,7 +136,9 @@ def _document() -> dict:
                             retry_after=True,
                         ),
                         "503": _error(
-                            "OTPs cannot be sent just now", ["unavailable"], retry_after=True
+                            "OTPs cannot be sent just now, or a store is out of reach",
+                            ["unavailable", "service_unavailable"],
+                            retry_after=True,
                         ),
                     },
                     operationId="generateOTP",
@@ -152,7 +179,9 @@ def _document() -> dict:
                             retry_after=True,
                         ),
                         "503": _error(
-                            "OTPs cannot be sent just now", ["unavailable"], retry_after=True
+                            "OTPs cannot be sent just now, or a store is out of reach",
+                            ["unavailable", "service_unavailable"],
+                            retry_after=True,
                         ),
                     },
                     operationId="resendOTP",
@@ -191,7 +220,9 @@ def _document() -> dict:
                             retry_after=True,
                         ),
                         "503": _error(
-                            "OTPs cannot be sent just now", ["unavailable"], retry_after=True
+                            "OTPs cannot be sent just now, or a store is out of reach",
+                            ["unavailable", "service_unavailable"],
+                            retry_after=True,
                         ),
                     },
                     more_403=["origin_not_registered"],
