@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "providers.middleware.TwoFactorMiddleware",
     "providers.middleware.OperatorIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends a session whose account's role changed since it signed in.
+    "providers.middleware.PrivilegeChangeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Answers a view's rate-limit refusal (kyvs.limits) with a 429 or 503 page.
     "kyvs.views.LimitsMiddleware",

@@ -1,7 +1,11 @@
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.utils.translation import gettext as _
 
 from providers.access import two_factor_step
+from providers.sessions import privileges_changed
 
 # Pages a signed-in user who still owes a second factor may see.
 _OPEN_TO_UNVERIFIED = {"two_factor_setup", "two_factor_verify", "logout", "set_language"}
@@ -47,4 +51,20 @@ class OperatorIdleMiddleware:
             membership = getattr(user, "membership", None)
             if membership is not None and membership.role == membership.Role.OPERATOR:
                 request.session.set_expiry(settings.KYVS_OPERATOR_IDLE_MINUTES * 60)
+        return self.get_response(request)
+
+
+class PrivilegeChangeMiddleware:
+    """Ends a session whose account's rights changed since it signed in (a new role, another
+    organisation, staff or superuser granted or taken away: providers/sessions.py), so that
+    new rights come only with a new sign-in and its new session key. The request goes on
+    signed out, and the page says why. Goes after MessageMiddleware, to say it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if privileges_changed(request):
+            logout(request)
+            messages.info(request, _("Your role has changed. Please sign in again."))
         return self.get_response(request)

@@ -67,7 +67,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         if device.verify_token(form.cleaned_data["code"]):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            otp_login(request, device)
+            _pass_second_factor(request, device)
             backup, _created = BackupCodeDevice.objects.get_or_create(
                 user=user, defaults={"name": "Backup codes", "confirmed": True}
             )
@@ -88,6 +88,17 @@ def setup(request: HttpRequest) -> HttpResponse:
         },
         status=422 if form.errors else 200,
     )
+
+
+def _pass_second_factor(request: HttpRequest, device) -> None:
+    """Mark the session as past the second factor with `device`, under a new session key.
+
+    The second factor raises what the session may do, so the key a session had before it
+    must not carry those rights (session fixation: OWASP Session Management Cheat Sheet,
+    "Renew the Session ID After Any Privilege Level Change"). Django's `login` renews the
+    key at the password; django-otp's `login` does not, so it is renewed here."""
+    otp_login(request, device)
+    request.session.cycle_key()
 
 
 def _backup_codes_url() -> str:
@@ -153,7 +164,7 @@ def verify(
                     other.throttle_reset()
         if device is not None:
             limits.clear(limits.SECOND_FACTOR_TRIES_PER_USER, str(user.pk))
-            otp_login(request, device)
+            _pass_second_factor(request, device)
             if isinstance(device, BackupCodeDevice):
                 messages.warning(
                     request,
