@@ -4,11 +4,28 @@ mail server never slows a page, and an answer takes as long whether or not a mes
 A job holds the message as it will be sent. Messages that carry a secret (an invitation or a
 password-reset link) are not written here: their job holds only who and where, and the
 worker makes the secret as it sends (providers/emails.py).
+
+Messages are plain text, rendered by the template engine named "text" (kyvs/settings.py),
+which escapes nothing: an organisation called "A & B" reads "A & B" in the subject and the
+body, not "A &amp; B". An HTML part, if one is ever added, must be rendered by the default
+engine, which escapes.
 """
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.template import engines
 from django_tasks import task
+
+
+def render_text(template_name: str, context: dict) -> str:
+    """`template_name` (under templates/) rendered as plain text, nothing escaped."""
+    return engines["text"].get_template(template_name).render(context)
+
+
+def render_subject(template_name: str, context: dict) -> str:
+    """A subject line: `template_name` rendered as plain text, on one line (a line break
+    would end the header)."""
+    return " ".join(render_text(template_name, context).split())
 
 
 @task()

@@ -125,6 +125,16 @@ TEMPLATES = [
             ],
         },
     },
+    # Plain text (e-mail subjects and bodies, kyvs/mail.py): the same templates folder, with
+    # nothing HTML-escaped, so "A & B" stays "A & B". Asked for by name only (engines["text"]):
+    # every page is found by the engine above, which escapes.
+    {
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 

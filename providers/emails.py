@@ -8,20 +8,20 @@ the worker makes the link when it sends, so no queue row ever holds one.
 
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django_tasks import task
 
-from kyvs.mail import queue_email, send_email
+from kyvs.mail import queue_email, render_subject, render_text, send_email
 from providers.tokens import make_invitation_token
 
 
 def _render(template: str, context: dict) -> tuple[str, str]:
-    subject = " ".join(
-        render_to_string(f"providers/email/{template}_subject.txt", context).split()
+    """(subject, body) of providers/email/<template>, as plain text (kyvs.mail)."""
+    return (
+        render_subject(f"providers/email/{template}_subject.txt", context),
+        render_text(f"providers/email/{template}.txt", context),
     )
-    return subject, render_to_string(f"providers/email/{template}.txt", context)
 
 
 def send_application_received(organisation, user) -> None:
@@ -81,11 +81,31 @@ class QueuedPasswordResetForm(PasswordResetForm):
         )
 
 
+class _PlainTextPasswordResetForm(PasswordResetForm):
+    """Django's form, sending its message as plain text (kyvs.mail): Django renders the
+    subject and body with the default engine, which would escape them."""
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        send_email.call(
+            render_subject(subject_template_name, context),
+            render_text(email_template_name, context),
+            [to_email],
+        )
+
+
 @task()
 def deliver_password_reset(email: str, domain: str, use_https: bool, language: str) -> int:
     """The job: Django's password-reset e-mail to every active account of `email` (none for
     an address nobody uses). Returns how many went."""
-    form = PasswordResetForm({"email": email})
+    form = _PlainTextPasswordResetForm({"email": email})
     if not form.is_valid():
         return 0
     users = list(form.get_users(email))
