@@ -112,6 +112,22 @@ LOGIN_FAILURES_PER_IP = Limit(
     "KYVS_LOGIN_WINDOW_SECONDS",
     _("Too many failed sign-in attempts."),
 )
+# Password-reset e-mails, per address typed and per client address. Over either, the answer
+# is the same as for any request (so it tells nothing of the address) and nothing is sent.
+PASSWORD_RESETS_PER_ADDRESS = Limit(
+    "reset-address",
+    "KYVS_PASSWORD_RESETS_PER_ADDRESS",
+    "KYVS_PASSWORD_RESETS_WINDOW_SECONDS",
+    _("Too many password resets have been asked for this address."),
+    sliding=True,
+)
+PASSWORD_RESETS_PER_IP = Limit(
+    "reset-ip",
+    "KYVS_PASSWORD_RESETS_PER_IP",
+    "KYVS_PASSWORD_RESETS_WINDOW_SECONDS",
+    _("Too many password resets have been asked for from this address."),
+    sliding=True,
+)
 APPLICATIONS_PER_IP = Limit(
     "apply", 5, 3600, _("Too many applications have been sent from this address.")
 )
@@ -127,6 +143,8 @@ LIMITS = {
         STARTS_PER_ACTOR,
         LOGIN_FAILURES_PER_ACCOUNT,
         LOGIN_FAILURES_PER_IP,
+        PASSWORD_RESETS_PER_ADDRESS,
+        PASSWORD_RESETS_PER_IP,
         APPLICATIONS_PER_IP,
         SECOND_FACTOR_TRIES_PER_USER,
     )
@@ -299,6 +317,20 @@ def take(limit: Limit, ident: str) -> Usage:
         log.warning("rate limit %s reached (%d per %ds)", limit.name, limit.count, limit.window)
         raise RateLimited(limit, usage.retry_after)
     return usage
+
+
+def take_all(events: list[tuple[Limit, str]]) -> list[Usage]:
+    """Take one event of each (limit, ident), in order; if one refuses, give back those
+    already taken and raise its RateLimited, so a refused request uses up none of them.
+    CacheUnavailable (after giving back) if the cache does not answer."""
+    taken: list[Usage] = []
+    try:
+        for limit, ident in events:
+            taken.append(take(limit, ident))
+    except (RateLimited, CacheUnavailable):
+        refund(taken)
+        raise
+    return taken
 
 
 def wait(limit: Limit, ident: str) -> int:

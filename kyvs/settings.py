@@ -359,6 +359,12 @@ KYVS_STARTS_WINDOW_SECONDS = envint("KYVS_STARTS_WINDOW_SECONDS", "600", minimum
 KYVS_LOGIN_FAILURES_PER_ACCOUNT = envint("KYVS_LOGIN_FAILURES_PER_ACCOUNT", "5", minimum=1)
 KYVS_LOGIN_FAILURES_PER_IP = envint("KYVS_LOGIN_FAILURES_PER_IP", "20", minimum=1)
 KYVS_LOGIN_WINDOW_SECONDS = envint("KYVS_LOGIN_WINDOW_SECONDS", "900", minimum=1)
+# Password-reset e-mails asked for per address typed and per client IP, per window (sliding):
+KYVS_PASSWORD_RESETS_PER_ADDRESS = envint("KYVS_PASSWORD_RESETS_PER_ADDRESS", "5", minimum=1)
+KYVS_PASSWORD_RESETS_PER_IP = envint("KYVS_PASSWORD_RESETS_PER_IP", "20", minimum=1)
+KYVS_PASSWORD_RESETS_WINDOW_SECONDS = envint(
+    "KYVS_PASSWORD_RESETS_WINDOW_SECONDS", "3600", minimum=1
+)
 # Behind a reverse proxy: the header it writes the client's address into (e.g.
 # X-Forwarded-For; the right-most address is used). Empty: the connection's address.
 KYVS_TRUSTED_PROXY_HEADER = envstr("KYVS_TRUSTED_PROXY_HEADER", "")

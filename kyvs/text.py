@@ -32,3 +32,12 @@ def plain_digits(text: str) -> str:
     """What a field of digits holds once read as a person meant it: invisible marks
     dropped, digits made ASCII, white space (also inside: "166 045") removed."""
     return "".join(ascii_digits(without_invisible(text)).split())
+
+
+def folded(text: str) -> str:
+    """The one spelling of a name or address typed by a person under which it is counted:
+    invisible marks dropped, Unicode NFKC (how Django reads a typed user name before it
+    looks the account up, so "ｃｏｕｎｔｅｒ７" reaches "counter7"), outer white space
+    stripped, letter case folded. Folding only ever joins spellings, so every spelling that
+    reaches one account or address shares its count."""
+    return unicodedata.normalize("NFKC", without_invisible(text)).strip().casefold()

@@ -6,14 +6,21 @@ password-reset links are credentials: their jobs carry only the account and the 
 the worker makes the link when it sends, so no queue row ever holds one.
 """
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.urls import reverse
 from django.utils import translation
 from django_tasks import task
 
+from kyvs import limits
+from kyvs.http import client_ip
 from kyvs.mail import queue_email, render_subject, render_text, send_email
+from kyvs.text import folded
 from providers.tokens import make_invitation_token
+
+log = logging.getLogger(__name__)
 
 
 def _render(template: str, context: dict) -> tuple[str, str]:
@@ -72,13 +79,28 @@ def deliver_invitation(membership_pk: int, site_url: str, language: str) -> str:
 class QueuedPasswordResetForm(PasswordResetForm):
     """Django's password-reset form, but the request only enqueues: for any address, known
     or not, the same one job (deliver_password_reset), which finds the accounts and makes
-    their links in the worker."""
+    their links in the worker.
+
+    At most KYVS_PASSWORD_RESETS_PER_ADDRESS requests per address typed (kyvs.text.folded)
+    and KYVS_PASSWORD_RESETS_PER_IP per client address in a window (kyvs.limits) enqueue
+    anything; past them the request enqueues nothing and is answered as every other, so the
+    answer says nothing of the address or the limit. A cache that does not answer raises
+    CacheUnavailable (a 503 page, kyvs.views.LimitsMiddleware): nothing is sent uncounted."""
 
     def save(self, domain_override=None, use_https=False, request=None, **kwargs):
+        email = self.cleaned_data["email"]
+        try:
+            limits.take_all(
+                [
+                    (limits.PASSWORD_RESETS_PER_IP, client_ip(request) or "unknown"),
+                    (limits.PASSWORD_RESETS_PER_ADDRESS, folded(email)),
+                ]
+            )
+        except limits.RateLimited as refusal:
+            log.warning("password reset not sent: limit %s reached", refusal.limit.name)
+            return
         domain = domain_override or request.get_host()
-        deliver_password_reset.enqueue(
-            self.cleaned_data["email"], domain, use_https, translation.get_language()
-        )
+        deliver_password_reset.enqueue(email, domain, use_https, translation.get_language())
 
 
 class _PlainTextPasswordResetForm(PasswordResetForm):

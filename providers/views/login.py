@@ -7,7 +7,6 @@ per name typed).
 """
 
 import logging
-import unicodedata
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
@@ -17,18 +16,15 @@ from django.utils.translation import gettext as _
 
 from kyvs import limits
 from kyvs.http import client_ip
-from kyvs.text import without_invisible
+from kyvs.text import folded
 
 log = logging.getLogger(__name__)
 
 
 def account_key(username: str) -> str:
-    """The one spelling of a typed account name that its failures are counted under. Django
-    folds a name with NFKC before it looks the account up (UsernameField), so "ｃｏｕｎｔｅｒ７"
-    reaches the account "counter7": every spelling that reaches an account must share its
-    count. Letter case and invisible marks are folded too, which only ever joins counts."""
-    folded = unicodedata.normalize("NFKC", without_invisible(username))
-    return folded.strip().casefold()[:150]
+    """The one spelling of a typed account name that its failures are counted under
+    (kyvs.text.folded), cut to the longest user name."""
+    return folded(username)[:150]
 
 
 def _failure_limits(request) -> list[tuple[limits.Limit, str]]:
