@@ -9,6 +9,7 @@ class ProvidersConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from providers.sessions import remember_privileges
+        from providers.sessions import remember_language, remember_privileges
 
         user_logged_in.connect(remember_privileges, dispatch_uid="kyvs.remember_privileges")
+        user_logged_in.connect(remember_language, dispatch_uid="kyvs.remember_language")

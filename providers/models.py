@@ -324,6 +324,9 @@ class Membership(models.Model):
         verbose_name=_("invited by"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The language of the screen the person last signed in from (a code of LANGUAGES), so
+    # that news about their account reaches them in it; empty until they sign in.
+    language = models.CharField(_("language"), max_length=8, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("membership")
@@ -344,6 +347,12 @@ class Membership(models.Model):
     def is_invited(self) -> bool:
         """Invited and not yet arrived: the account has no password yet."""
         return self.user.is_active and not self.user.has_usable_password()
+
+    @classmethod
+    def remember_language(cls, user, language: str) -> None:
+        """Record `language` (a code of LANGUAGES) as the one `user` last signed in with."""
+        if language in dict(settings.LANGUAGES):
+            cls.objects.filter(user=user).exclude(language=language).update(language=language)
 
     def deactivate(self) -> None:
         """Stop the account at once, everywhere. An inactive user is refused by the

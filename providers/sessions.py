@@ -14,9 +14,13 @@ key, and gets the new rights only with it.
 Ended, not renewed on that next request: whoever sends it, the member or someone who had
 learnt the key, would be handed the renewed key (OWASP Session Management Cheat Sheet,
 "Renew the Session ID After Any Privilege Level Change").
+
+Each sign-in also records the language of its screen (`remember_language`), the one the
+account's own news is written in.
 """
 
 from django.http import HttpRequest
+from django.utils import translation
 
 # The session key under which the rights the session was signed in with are kept.
 PRIVILEGES = "kyvs.privileges"
@@ -33,6 +37,15 @@ def remember_privileges(sender, request: HttpRequest, user, **kwargs) -> None:
     """Receiver of django.contrib.auth's user_logged_in: keep the rights signed in with."""
     if request is not None and hasattr(request, "session"):
         request.session[PRIVILEGES] = privileges_of(user)
+
+
+def remember_language(sender, request: HttpRequest, user, **kwargs) -> None:
+    """Receiver of user_logged_in: the language of the screen signed in from is the one the
+    account's news is written in (providers/emails.py)."""
+    from providers.models import Membership
+
+    if request is not None:
+        Membership.remember_language(user, translation.get_language())
 
 
 def privileges_changed(request: HttpRequest) -> bool:

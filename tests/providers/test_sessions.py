@@ -61,3 +61,14 @@ def test_asking_for_a_reset_does_not_tell_whether_an_account_exists(client, bob)
 
 def test_the_sign_in_page_offers_a_password_reset(client):
     assert "/accounts/password-reset/" in client.get("/accounts/login/").content.decode()
+
+
+def test_signing_in_remembers_the_language_of_the_screen(client, bob, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "gu"
+    client.post("/accounts/login/", {"username": "bob", "password": "password-for-tests"})
+    bob.membership.refresh_from_db()
+    assert bob.membership.language == "gu"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "hi"
+    client.post("/accounts/login/", {"username": "bob", "password": "password-for-tests"})
+    bob.membership.refresh_from_db()
+    assert bob.membership.language == "hi"
