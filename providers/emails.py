@@ -76,6 +76,65 @@ def deliver_invitation(membership_pk: int, site_url: str, language: str) -> str:
     return "sent"
 
 
+def _language_of(user) -> str:
+    """The language news about `user`'s account is written in: the one they last signed in
+    with (Membership.language), else the site's default (English)."""
+    membership = getattr(user, "membership", None)
+    return (membership.language if membership else "") or settings.LANGUAGE_CODE
+
+
+def _owner_of(address: str):
+    """The account that uses `address` (providers.models.accounts_using), or None."""
+    from providers.models import accounts_using
+
+    users = accounts_using(address).select_related("membership")
+    return next((u for u in users if u.username.lower() == address.lower()), users.first())
+
+
+def _tell_owner(address: str, template: str, context: dict) -> str:
+    """Send providers/email/<template> to `address`, in its account's language; nothing if
+    no account uses it (any more)."""
+    owner = _owner_of(address)
+    if owner is None:
+        return "nobody"
+    with translation.override(_language_of(owner)):
+        subject, body = _render(template, {**context, "email": address, "user": owner})
+    send_email.call(subject, body, [address])
+    return "sent"
+
+
+def send_application_refused(email: str) -> None:
+    """Enqueue the note to the owner of `email` that an application was tried with it."""
+    deliver_application_refused.enqueue(email)
+
+
+@task()
+def deliver_application_refused(email: str) -> str:
+    """The job: tell the owner of `email` that someone applied with their address, and that
+    nothing was created. The applicant's words (the organisation's name, ...) are not
+    repeated: nobody may make KYVS carry their text to someone else's inbox."""
+    return _tell_owner(email, "application_refused", {})
+
+
+def send_invitation_refused(email: str, organisation, role: str) -> None:
+    """Enqueue the note to the owner of `email` that `organisation` tried to invite them."""
+    deliver_invitation_refused.enqueue(email, organisation.pk, role)
+
+
+@task()
+def deliver_invitation_refused(email: str, organisation_pk: int, role: str) -> str:
+    """The job: tell the owner of `email` that the organisation tried to invite them as
+    `role`, and that their account is unchanged."""
+    from providers.models import Membership, Organisation
+
+    organisation = Organisation.objects.filter(pk=organisation_pk).first()
+    if organisation is None:
+        return "moot"
+    return _tell_owner(
+        email, "invitation_refused", {"organisation": organisation, "role": Membership.Role(role)}
+    )
+
+
 class QueuedPasswordResetForm(PasswordResetForm):
     """Django's password-reset form, but the request only enqueues: for any address, known
     or not, the same one job (deliver_password_reset), which finds the accounts and makes

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from kyvs.forms import IndianMobileField
 from kyvs.text import plain_digits
 from providers import registration
-from providers.models import Membership, Organisation, Purpose, Scope
+from providers.models import Membership, Organisation, Purpose, Scope, accounts_using
 from providers.origins import parse_origins
 
 
@@ -106,12 +106,9 @@ class ApplicationForm(forms.Form):
         return registration.normalise(self.cleaned_data["registration_number"])
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if get_user_model().objects.filter(username__iexact=email).exists():
-            raise forms.ValidationError(
-                _("This e-mail address cannot be used for a new application. Sign in instead.")
-            )
-        return email
+        # Whether the address has an account already is not said here: the application is
+        # answered alike either way, and the address's owner is told (providers.services).
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self):
         data = super().clean()
@@ -175,15 +172,13 @@ class InviteForm(forms.Form):
         self.organisation = organisation
 
     def clean_email(self) -> str:
+        """The address, in lower case. Only a person already in this organisation is
+        refused (the admin sees them in the console); whether an address has an account
+        elsewhere is never said here (Organisation.invite, providers.services)."""
         email = self.cleaned_data["email"].strip().lower()
-        user = get_user_model().objects.filter(username__iexact=email).first()
-        if user is None:
-            return email
-        membership = getattr(user, "membership", None)
-        if membership is None or membership.organisation_id != self.organisation.pk:
-            raise forms.ValidationError(_("This address is already used by another account."))
-        if user.is_active and user.has_usable_password():
-            raise forms.ValidationError(_("This person is already a member."))
+        for user in accounts_using(email).filter(membership__organisation=self.organisation):
+            if user.is_active and user.has_usable_password():
+                raise forms.ValidationError(_("This person is already a member."))
         return email
 
 

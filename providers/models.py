@@ -5,7 +5,9 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
@@ -48,6 +50,12 @@ class OrganisationQuerySet(models.QuerySet):
 
     def pending(self):
         return self.filter(state=Organisation.State.PENDING)
+
+
+def accounts_using(address: str) -> models.QuerySet:
+    """The accounts (users) whose sign-in name or e-mail is `address`, letter case aside.
+    One address stands for one person: at most one account should ever use it."""
+    return get_user_model().objects.filter(Q(username__iexact=address) | Q(email__iexact=address))
 
 
 def _midnight(moment):
@@ -280,23 +288,33 @@ class Organisation(models.Model):
         self.refresh_from_db()
         return decision
 
-    def invite(self, email: str, role: str, invited_by) -> "Membership":
+    def invite(self, email: str, role: str, invited_by) -> "Membership | None":
         """Create (or reactivate) the account of a colleague at `email`. The account has no
-        usable password until its owner sets one through the invitation link."""
-        from django.contrib.auth import get_user_model
+        usable password until its owner sets one through the invitation link.
 
+        None, and nothing changed, when the address is used by an account outside this
+        organisation (another organisation's, a registry admin's; accounts_using): an
+        account belongs to one organisation only. The caller answers both alike, so that an
+        admin cannot learn which addresses have accounts elsewhere."""
         email = email.strip().lower()
-        User = get_user_model()
-        with transaction.atomic():
-            user = User.objects.filter(username=email).first()
-            if user is None:
-                user = User(username=email, email=email)
-            user.set_unusable_password()
-            user.is_active = True
-            user.save()
-            membership, _created = Membership.objects.update_or_create(
-                user=user, defaults={"organisation": self, "role": role, "invited_by": invited_by}
-            )
+        try:
+            with transaction.atomic():
+                users = list(accounts_using(email).select_for_update())
+                ours = Membership.objects.filter(user__in=users, organisation=self).count()
+                if ours != len(users):
+                    return None
+                user = next((u for u in users if u.username.lower() == email), None)
+                if user is None:
+                    user = users[0] if users else get_user_model()(username=email, email=email)
+                user.set_unusable_password()
+                user.is_active = True
+                user.save()
+                membership, _created = Membership.objects.update_or_create(
+                    user=user,
+                    defaults={"organisation": self, "role": role, "invited_by": invited_by},
+                )
+        except IntegrityError:
+            return None  # an account was made for the address meanwhile, elsewhere
         return membership
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from providers import charts, emails
+from providers import charts, services
 from providers.access import admin_required
 from providers.forms import HistoryFilterForm, InviteForm, RoleForm
 from providers.models import Membership, Purpose, Scope
@@ -84,14 +84,16 @@ def invite(request: HttpRequest) -> HttpResponse:
             messages.error(request, _("Operators can be invited once the registry approves you."))
             return redirect("providers:console")
         if form.is_valid():
-            membership = organisation.invite(
-                form.cleaned_data["email"], form.cleaned_data["role"], invited_by=request.user
+            email = form.cleaned_data["email"]
+            services.invite_colleague(
+                organisation,
+                email,
+                form.cleaned_data["role"],
+                invited_by=request.user,
+                site_url=request.build_absolute_uri("/"),
             )
-            emails.send_invitation(membership, request.build_absolute_uri("/"))
-            messages.success(
-                request,
-                _("Invitation sent to %(email)s.") % {"email": membership.user.email},
-            )
+            # The same answer whether or not the address has an account elsewhere.
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": email})
             return redirect("providers:console")
     return render(
         request,

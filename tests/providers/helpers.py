@@ -31,8 +31,8 @@ def application(**changes) -> dict:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def apply(client, **changes):
-    return client.post("/providers/apply/", application(**changes))
+def apply(client, follow=False, **changes):
+    return client.post("/providers/apply/", application(**changes), follow=follow)
 
 
 def links_in(message) -> list[str]:

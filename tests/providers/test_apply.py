@@ -1,6 +1,10 @@
+import re
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 
+from providers import services
 from providers.models import Membership, Organisation
 from tests.factories import make_organisation
 from tests.providers.helpers import APPLICATION, application, apply, user
@@ -94,11 +98,67 @@ def test_a_government_office_may_apply_with_an_office_code(client):
     assert Organisation.objects.get(registration_number="GOV-GJ-HEALTH-0042")
 
 
-def test_an_e_mail_that_already_has_an_account_cannot_apply_again(client, alice):
+def test_an_e_mail_that_has_an_account_creates_nothing_and_its_owner_is_told(
+    client, alice, django_capture_on_commit_callbacks
+):
+    alice.username = alice.email = "meera@navrang.example"
+    alice.save()
+    users_before = get_user_model().objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = apply(client, email="Meera@Navrang.example")
+    assert response["Location"] == "/providers/apply/done/"
+    assert not Organisation.objects.filter(name="Navrang Cinemas").exists()
+    assert get_user_model().objects.count() == users_before
+    alice.refresh_from_db()
+    assert alice.check_password("password-for-tests")
+    assert alice.membership.organisation.name == "Sahyatri Travels"
+    [message] = mail.outbox
+    assert message.to == ["meera@navrang.example"]
+    assert message.subject == "KYVS: an application was made with your e-mail address"
+    assert "nothing was created" in message.body
+    # The applicant's own words never reach the owner's inbox.
+    assert "Navrang" not in message.body.replace("meera@navrang.example", "")
+
+
+def test_the_applicant_is_answered_alike_whether_or_not_the_e_mail_has_an_account(
+    client, alice, django_capture_on_commit_callbacks
+):
     alice.username = "meera@navrang.example"
     alice.save()
-    response = apply(client)
-    assert "cannot be used for a new application" in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        known = apply(client, follow=True)
+        unknown = apply(
+            client,
+            follow=True,
+            name="Navrang Talkies",
+            registration_number="U92130GJ2009PTC056790",
+            email="desk@navrang.example",
+        )
+    assert known.status_code == unknown.status_code == 200
+    assert known.redirect_chain == unknown.redirect_chain == [("/providers/apply/done/", 302)]
+    assert without_csrf_tokens(known) == without_csrf_tokens(unknown)
+
+
+def test_the_password_is_hashed_whether_or_not_the_e_mail_has_an_account(
+    client, alice, monkeypatch
+):
+    # Hashing is the slow step of applying: skipping it for a known address would tell.
+    hashed = []
+    monkeypatch.setattr(services, "make_password", lambda raw: hashed.append(raw) or "x")
+    alice.username = "meera@navrang.example"
+    alice.save()
+    apply(client)
+    apply(
+        client,
+        name="Navrang Talkies",
+        registration_number="U92130GJ2009PTC056790",
+        email="desk@navrang.example",
+    )
+    assert hashed == [APPLICATION["password1"]] * 2
+
+
+def without_csrf_tokens(response) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
 
 
 def test_applications_are_limited_per_client_address(client):

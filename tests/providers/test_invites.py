@@ -1,3 +1,5 @@
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,8 +14,8 @@ from tests.providers.helpers import links_in, user
 pytestmark = pytest.mark.django_db
 
 
-def invite(client, email="dev@sahyatri.example", role="operator"):
-    return client.post("/console/members/invite/", {"email": email, "role": role})
+def invite(client, email="dev@sahyatri.example", role="operator", **kwargs):
+    return client.post("/console/members/invite/", {"email": email, "role": role}, **kwargs)
 
 
 def test_inviting_creates_an_account_without_a_password_and_e_mails_a_link(client, alice):
@@ -92,13 +94,78 @@ def test_a_deactivated_member_can_be_invited_back(client, alice, bob):
     assert bob.is_active and not bob.has_usable_password()
 
 
-def test_someone_of_another_organisation_cannot_be_invited(client, alice, charlie):
-    charlie.username = "charlie@rail.example"
+@pytest.fixture
+def charlie_by_mail(charlie):
+    charlie.username = charlie.email = "charlie@rail.example"
     charlie.save()
+    return charlie
+
+
+def test_someone_of_another_organisation_is_not_invited_and_is_told_instead(
+    client, alice, charlie_by_mail
+):
+    charlie = charlie_by_mail
     client.force_login(alice)
-    response = invite(client, email="charlie@rail.example")
+    response = invite(client, email="Charlie@Rail.example")
+    assert response.status_code == 302
+    charlie.refresh_from_db()
+    assert charlie.membership.organisation.name == "Rail Counter Vadodara"
+    assert charlie.membership.role == Membership.Role.OPERATOR
+    assert charlie.check_password("password-for-tests")
+    [message] = mail.outbox
+    assert message.to == ["charlie@rail.example"]
+    assert message.subject == "KYVS: Sahyatri Travels tried to invite you"
+    assert "nothing has changed" in message.body
+    assert links_in(message) == []
+
+
+def test_the_admin_is_answered_alike_for_an_address_with_an_account_elsewhere(
+    client, alice, charlie_by_mail
+):
+    client.force_login(alice)
+    answers = []
+    for address in ("charlie@rail.example", "charlie@nowhere.example"):
+        response = invite(client, email=address, follow=True)
+        said = [m.replace(address, "ADDRESS") for m in flash_messages(response)]
+        answers.append((response.status_code, response.redirect_chain, said))
+    known, unknown = answers
+    assert known == unknown == (200, [("/console/", 302)], ["Invitation sent to ADDRESS."])
+
+
+def flash_messages(response) -> list[str]:
+    page = response.content.decode()
+    return [html.unescape(m) for m in re.findall(r'<li class="message[^"]*">(.*?)</li>', page)]
+
+
+def test_a_registry_admins_address_is_not_invited_either(client, alice, registry_admin):
+    registry_admin.email = "registry@kyvs.example"
+    registry_admin.save()
+    client.force_login(alice)
+    assert invite(client, email="registry@kyvs.example").status_code == 302
+    registry_admin.refresh_from_db()
+    assert not hasattr(registry_admin, "membership")
+    [message] = mail.outbox
+    assert "tried to invite" in message.subject
+
+
+def test_the_note_is_written_in_the_language_its_owner_last_signed_in_with(
+    client, alice, charlie_by_mail
+):
+    charlie_by_mail.membership.language = "gu"
+    charlie_by_mail.membership.save()
+    client.force_login(alice)
+    invite(client, email="charlie@rail.example")
+    [message] = mail.outbox
+    assert message.body.startswith("નમસ્તે,")
+
+
+def test_someone_already_in_the_organisation_is_refused_with_a_reason(client, alice, bob):
+    bob.email = "bob@sahyatri.example"
+    bob.save()
+    client.force_login(alice)
+    response = invite(client, email="bob@sahyatri.example")
     assert response.status_code == 422
-    assert Membership.objects.get(user=charlie).organisation.name == "Rail Counter Vadodara"
+    assert "This person is already a member." in response.content.decode()
     assert mail.outbox == []
 
 
