@@ -10,8 +10,9 @@ A page inside a frame of another site is a third-party context: browsers send it
 cookies marked `SameSite=None; Secure`, and Chromium keeps such a cookie in a jar of its own
 per top-level site when it is also `Partitioned` (CHIPS), the only kind that keeps working
 where third-party cookies are blocked. The portal's own cookies must keep their strict
-settings, so under EMBED_PATH the session, CSRF and language cookies go by names of their
-own with those attributes (EmbedCookiesMiddleware), and the portal's are never read there.
+settings, so under EMBED_PATH the session, CSRF, language and sign-in device cookies go by
+names of their own with those attributes (EmbedCookiesMiddleware), and the portal's are
+never read there.
 """
 
 from http.cookies import Morsel
@@ -27,6 +28,8 @@ EMBED_COOKIES = {
     "SESSION_COOKIE_NAME": "kyvs_embed_session",
     "CSRF_COOKIE_NAME": "kyvs_embed_csrftoken",
     "LANGUAGE_COOKIE_NAME": "kyvs_embed_language",
+    # The device cookie of the frame's sign-in (providers/device_cookies.py).
+    "KYVS_DEVICE_COOKIE_NAME": "kyvs_embed_device",
 }
 
 

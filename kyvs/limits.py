@@ -100,6 +100,9 @@ STARTS_PER_ACTOR = Limit(
     _("Too many verifications have been started from this account in a short time."),
     sliding=True,
 )
+# Sign-in failures: from browsers without a device cookie for the account typed, per account
+# name and per client address; from a browser with one, per device cookie only
+# (providers/device_cookies.py), so guessing from elsewhere never locks out the owner.
 LOGIN_FAILURES_PER_ACCOUNT = Limit(
     "login-account",
     "KYVS_LOGIN_FAILURES_PER_ACCOUNT",
@@ -128,6 +131,12 @@ PASSWORD_RESETS_PER_IP = Limit(
     _("Too many password resets have been asked for from this address."),
     sliding=True,
 )
+LOGIN_FAILURES_PER_DEVICE = Limit(
+    "login-device",
+    "KYVS_LOGIN_FAILURES_PER_DEVICE",
+    "KYVS_LOGIN_WINDOW_SECONDS",
+    _("Too many failed sign-in attempts."),
+)
 APPLICATIONS_PER_IP = Limit(
     "apply", 5, 3600, _("Too many applications have been sent from this address.")
 )
@@ -143,6 +152,7 @@ LIMITS = {
         STARTS_PER_ACTOR,
         LOGIN_FAILURES_PER_ACCOUNT,
         LOGIN_FAILURES_PER_IP,
+        LOGIN_FAILURES_PER_DEVICE,
         PASSWORD_RESETS_PER_ADDRESS,
         PASSWORD_RESETS_PER_IP,
         APPLICATIONS_PER_IP,

@@ -355,10 +355,15 @@ KYVS_OTPS_PER_MOBILE_PER_DAY = envint("KYVS_OTPS_PER_MOBILE_PER_DAY", "10", mini
 # Starts by one operator, or one API key, per window:
 KYVS_STARTS_PER_ACTOR = envint("KYVS_STARTS_PER_ACTOR", "30", minimum=1)
 KYVS_STARTS_WINDOW_SECONDS = envint("KYVS_STARTS_WINDOW_SECONDS", "600", minimum=1)
-# Failed sign-ins per account name and per client IP, per window:
+# Failed sign-ins per window: from browsers without a device cookie for the account, per
+# account name and per client IP; from a browser with one, per device cookie
+# (providers/device_cookies.py), which a successful sign-in gives for this many days.
 KYVS_LOGIN_FAILURES_PER_ACCOUNT = envint("KYVS_LOGIN_FAILURES_PER_ACCOUNT", "5", minimum=1)
 KYVS_LOGIN_FAILURES_PER_IP = envint("KYVS_LOGIN_FAILURES_PER_IP", "20", minimum=1)
+KYVS_LOGIN_FAILURES_PER_DEVICE = envint("KYVS_LOGIN_FAILURES_PER_DEVICE", "5", minimum=1)
 KYVS_LOGIN_WINDOW_SECONDS = envint("KYVS_LOGIN_WINDOW_SECONDS", "900", minimum=1)
+KYVS_DEVICE_COOKIE_DAYS = envint("KYVS_DEVICE_COOKIE_DAYS", "365", minimum=1)
+KYVS_DEVICE_COOKIE_NAME = "kyvs_device"
 # Password-reset e-mails asked for per address typed and per client IP, per window (sliding):
 KYVS_PASSWORD_RESETS_PER_ADDRESS = envint("KYVS_PASSWORD_RESETS_PER_ADDRESS", "5", minimum=1)
 KYVS_PASSWORD_RESETS_PER_IP = envint("KYVS_PASSWORD_RESETS_PER_IP", "20", minimum=1)

@@ -41,3 +41,9 @@ def folded(text: str) -> str:
     stripped, letter case folded. Folding only ever joins spellings, so every spelling that
     reaches one account or address shares its count."""
     return unicodedata.normalize("NFKC", without_invisible(text)).strip().casefold()
+
+
+def account_key(username: str) -> str:
+    """The one spelling of a typed account name that its sign-in failures and device
+    cookies are kept under (`folded`), cut to the longest user name."""
+    return folded(username)[:150]

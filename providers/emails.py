@@ -7,17 +7,18 @@ the worker makes the link when it sends, so no queue row ever holds one.
 """
 
 import logging
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django_tasks import task
 
 from kyvs import limits
 from kyvs.http import client_ip
 from kyvs.mail import queue_email, render_subject, render_text, send_email
-from kyvs.text import folded
+from kyvs.text import account_key, folded
 from providers.tokens import make_invitation_token
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,33 @@ class QueuedPasswordResetForm(PasswordResetForm):
             return
         domain = domain_override or request.get_host()
         deliver_password_reset.enqueue(email, domain, use_https, translation.get_language())
+
+
+def send_sign_in_alert(account: str, paused_until: datetime) -> None:
+    """Enqueue the warning to the owner of the account named `account` (the folded name
+    typed, kyvs.text.account_key) that wrong passwords are being typed for it,
+    and that browsers new to it cannot sign in to it until `paused_until`. Enqueued whether
+    or not such an account exists: the sign-in page does the same work either way."""
+    deliver_sign_in_alert.enqueue(account, paused_until.isoformat())
+
+
+@task()
+def deliver_sign_in_alert(account: str, paused_until: str) -> str:
+    """The job: e-mail the warning to the account whose folded sign-in name is `account`,
+    in the language its owner last signed in with; nothing for a name that has no account,
+    or an account without an e-mail address."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(username__iexact=account, is_active=True)
+    users = users.select_related("membership")
+    owner = next((u for u in users if account_key(u.username) == account), None)
+    if owner is None or not owner.email:
+        return "nobody"
+    until = timezone.localtime(datetime.fromisoformat(paused_until))
+    with translation.override(_language_of(owner)):
+        subject, body = _render("sign_in_alert", {"user": owner, "until": until.strftime("%H:%M")})
+    send_email.call(subject, body, [owner.email])
+    return "sent"
 
 
 class _PlainTextPasswordResetForm(PasswordResetForm):

@@ -68,11 +68,12 @@ def test_the_embed_writes_cookies_of_its_own_that_work_in_a_third_party_frame(
     response = client.post(url, {"username": "bob", "password": "password-for-tests"})
     assert response.status_code == 302
     lines = set_cookie_lines(response)
-    assert set(lines) == {"kyvs_embed_session", "kyvs_embed_csrftoken"}
+    assert set(lines) == {"kyvs_embed_session", "kyvs_embed_csrftoken", "kyvs_embed_device"}
     for line in lines.values():
         assert "SameSite=None" in line and "Secure" in line and line.endswith("; Partitioned")
         assert "Path=/embed/" in line
     assert "HttpOnly" in lines["kyvs_embed_session"]
+    assert "HttpOnly" in lines["kyvs_embed_device"]
 
     # ...and reads them: the frame is signed in.
     assert client.get(f"/embed/{organisation.public_id}/").status_code == 200
@@ -84,9 +85,12 @@ def test_the_portals_cookies_keep_their_strict_settings(client, organisation, bo
         "/accounts/login/", {"username": "bob", "password": "password-for-tests"}
     )
     lines = set_cookie_lines(response)
-    assert set(lines) == {"sessionid", "csrftoken"}
+    assert set(lines) == {"sessionid", "csrftoken", "kyvs_device"}
     for line in lines.values():
-        assert "SameSite=Lax" in line and "Partitioned" not in line and "Path=/;" in line
+        assert "SameSite=Lax" in line and "Partitioned" not in line
+    assert "Path=/;" in lines["sessionid"] and "Path=/;" in lines["csrftoken"]
+    # The device cookie goes only to the sign-in page (providers/device_cookies.py).
+    assert "Path=/accounts/login/;" in lines["kyvs_device"] and "HttpOnly" in lines["kyvs_device"]
 
 
 def test_a_portal_session_is_never_used_inside_the_frame(client, organisation, bob):

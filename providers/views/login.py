@@ -1,34 +1,45 @@
-"""Sign-in, with limits on failed attempts per account name and per client address.
+"""Sign-in, with limits on failed attempts that slow down guessing without locking out the
+account's owner.
 
-Failures are counted by kyvs.limits (LOGIN_FAILURES_PER_ACCOUNT per typed account name,
-LOGIN_FAILURES_PER_IP per client address). Over either limit the password is not even
-checked, and the answer is the same whether or not the account exists (the count is kept
-per name typed).
+Failures are counted by kyvs.limits, as OWASP's device-cookie scheme has it
+(providers/device_cookies.py):
+
+- from a browser holding a valid device cookie for the account typed (it signed in to that
+  account before): against that cookie alone (LOGIN_FAILURES_PER_DEVICE);
+- from any other client: against the account name typed (LOGIN_FAILURES_PER_ACCOUNT,
+  shared by all untrusted clients) and the client address (LOGIN_FAILURES_PER_IP).
+
+Over a limit the password is not even checked, and the answer is the same whether or not
+the account exists (the counts are kept per name typed). When the untrusted clients' limit
+first bites in a window, the account's owner is e-mailed (providers/emails.py); the job is
+enqueued for a name that has no account too, so the answer takes the same work either way.
+A successful sign-in gives the browser a new device cookie for the account.
 """
 
 import logging
+from datetime import timedelta
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kyvs import limits
 from kyvs.http import client_ip
-from kyvs.text import folded
+from kyvs.text import account_key
+from providers import device_cookies, emails
 
 log = logging.getLogger(__name__)
 
 
-def account_key(username: str) -> str:
-    """The one spelling of a typed account name that its failures are counted under
-    (kyvs.text.folded), cut to the longest user name."""
-    return folded(username)[:150]
-
-
 def _failure_limits(request) -> list[tuple[limits.Limit, str]]:
+    """The (limit, identity) pairs a failed sign-in of `request` counts against."""
     account = account_key(request.POST.get("username", ""))
+    nonce = device_cookies.trusted_nonce(request, account)
+    if nonce is not None:
+        return [(limits.LOGIN_FAILURES_PER_DEVICE, nonce)]
     return [
         (limits.LOGIN_FAILURES_PER_ACCOUNT, account),
         (limits.LOGIN_FAILURES_PER_IP, client_ip(request) or "unknown"),
@@ -56,15 +67,27 @@ class LoginView(auth_views.LoginView):
             return self._refuse(message, 503, refusal.retry_after)
         limit, wait = max(waits, key=lambda pair: pair[1])
         if wait:
-            log.warning("sign-in refused, too many failures (ip %s)", client_ip(request))
+            log.warning(
+                "sign-in refused, too many failures (%s, ip %s)", limit.name, client_ip(request)
+            )
             refusal = limits.RateLimited(limit, wait)
             return self._refuse(refusal.message, 429, refusal.retry_after)
         return super().post(request, *args, **kwargs)
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        device_cookies.issue(self.request, response, account_key(form.get_user().get_username()))
+        return response
+
     def form_invalid(self, form):
         try:
             for limit, ident in _failure_limits(self.request):
-                limits.count(limit, ident)
+                usage = limits.count(limit, ident)
+                if limit is limits.LOGIN_FAILURES_PER_ACCOUNT and usage.count == usage.limit:
+                    # This failure starts the untrusted clients' lock-out: said once a window.
+                    log.warning("sign-in from untrusted clients paused for an account")
+                    paused = timedelta(seconds=limits.wait(limit, ident))
+                    emails.send_sign_in_alert(ident, timezone.now() + paused)
         except limits.CacheUnavailable:
             log.error("sign-in failure not counted, rate limit cache unavailable")
         return super().form_invalid(form)

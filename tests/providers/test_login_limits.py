@@ -37,7 +37,9 @@ def test_a_wrong_password_is_answered_without_a_limit_at_first(client, bob):
     assert not signed_in(client)
 
 
-def test_five_failures_for_an_account_refuse_even_the_right_password(client, bob, clock):
+def test_five_failures_for_an_account_refuse_even_the_right_password_from_a_new_browser(
+    client, bob, clock
+):
     for _ in range(5):
         assert sign_in(client, "bob", "wrong").status_code == 200
     response = sign_in(client, "bob", "password-for-tests")

@@ -2,10 +2,9 @@
 (kyvs.limits PASSWORD_RESETS_PER_ADDRESS, PASSWORD_RESETS_PER_IP). A request over a limit is
 answered exactly as any other, and sends nothing."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 from django.core import mail
 from django.test import override_settings
 
@@ -16,20 +15,6 @@ pytestmark = pytest.mark.django_db
 
 RESET = "/accounts/password-reset/"
 SENT = "/accounts/password-reset/sent/"
-
-
-@pytest.fixture
-def clock():
-    # Early in an hour-long window, so that the window's edge cannot fall inside a test.
-    with time_machine.travel(datetime(2026, 3, 2, 5, 0, 1, tzinfo=UTC), tick=False) as clock:
-        yield clock
-
-
-@pytest.fixture
-def bob_by_mail(bob):
-    bob.email = "bob@sahyatri.example"
-    bob.save()
-    return bob
 
 
 def ask(client, email, ip="203.0.113.7"):
