@@ -109,12 +109,13 @@ def approve(modeladmin, request, queryset):
         _("Approve"),
         ApproveForm,
         lambda org, data: org.approve(
-            request.user, data["scopes"], data["purposes"], data["daily_quota"]
+            request.user, data["scopes"], data["purposes"], data["daily_quota"], data["sms_name"]
         ),
         initial={
             "scopes": organisation.requested_scopes,
             "purposes": organisation.requested_purposes,
             "daily_quota": 1000,
+            "sms_name": organisation.sms_name,
         },
     )
 
@@ -152,7 +153,7 @@ class OrganisationAdmin(AuditedModelAdmin):
     readonly_fields = ["public_id", "state", "created_at", "embed_origins", *APPLICATION_FIELDS]
     fieldsets = [
         (None, {"fields": ["name", "kind", "state", "public_id", "created_at"]}),
-        (_("Granted"), {"fields": ["scopes", "purposes", "daily_quota"]}),
+        (_("Granted"), {"fields": ["sms_name", "scopes", "purposes", "daily_quota"]}),
         (_("Security"), {"fields": ["require_operator_two_factor", "embed_origins"]}),
         (_("Application"), {"fields": APPLICATION_FIELDS}),
     ]
@@ -163,7 +164,15 @@ class OrganisationAdmin(AuditedModelAdmin):
 class PendingApplicationAdmin(OrganisationAdmin):
     """The review queue: oldest first, the application to read, approve or reject."""
 
-    list_display = ["name", "kind", "sector", "registration_number", "asks_for", "created_at"]
+    list_display = [
+        "name",
+        "sms_name",
+        "kind",
+        "sector",
+        "registration_number",
+        "asks_for",
+        "created_at",
+    ]
     list_filter = ["kind", "sector", "indian_state"]
     actions = [approve, reject]
     ordering = ["created_at"]

@@ -8,10 +8,35 @@ from kyvs.text import plain_digits
 from providers import registration
 from providers.models import Membership, Organisation, Purpose, Scope, accounts_using
 from providers.origins import parse_origins
+from providers.sms_names import MAX_LENGTH as SMS_NAME_MAX_LENGTH
+from providers.sms_names import normalise_sms_name, validate_sms_name
+
+
+class SmsNameField(forms.CharField):
+    """An organisation's name in SMS (providers/sms_names.py), spaces collapsed as typed."""
+
+    default_validators = [validate_sms_name]
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Name in SMS"))
+        kwargs.setdefault("max_length", SMS_NAME_MAX_LENGTH)
+        kwargs.setdefault(
+            "help_text",
+            _(
+                "How the SMS that carries a customer's code names you, such as “Navrang "
+                "Cinemas”: at most 30 characters, English letters, digits, spaces and & . -"
+            ),
+        )
+        kwargs.setdefault("widget", forms.TextInput(attrs={"spellcheck": "false"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> str:
+        return normalise_sms_name(super().to_python(value))
 
 
 class ApplicationForm(forms.Form):
     name = forms.CharField(label=_("Organisation name"), max_length=200)
+    sms_name = SmsNameField()
     kind = forms.ChoiceField(label=_("Kind of organisation"), choices=Organisation.Kind.choices)
     sector = forms.ChoiceField(
         label=_("Sector"), choices=Organisation.Sector.choices, widget=forms.RadioSelect
@@ -101,6 +126,12 @@ class ApplicationForm(forms.Form):
         if Organisation.objects.filter(name__iexact=name).exists():
             raise forms.ValidationError(_("An organisation of this name is already registered."))
         return name
+
+    def clean_sms_name(self) -> str:
+        sms_name = self.cleaned_data["sms_name"]
+        if Organisation.objects.named_in_sms(sms_name).exists():
+            raise forms.ValidationError(_("Another organisation already has this name in SMS."))
+        return sms_name
 
     def clean_registration_number(self) -> str:
         return registration.normalise(self.cleaned_data["registration_number"])
@@ -256,6 +287,12 @@ class ApproveForm(forms.Form):
         label=_("Purposes granted"), choices=Purpose.choices, widget=forms.CheckboxSelectMultiple
     )
     daily_quota = forms.IntegerField(label=_("Daily quota"), min_value=1, initial=1000)
+    sms_name = SmsNameField(
+        help_text=_(
+            "As the applicant asked; change it if it could mislead. At most 30 characters, "
+            "English letters, digits, spaces and & . -"
+        )
+    )
 
 
 class ReasonForm(forms.Form):

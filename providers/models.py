@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -17,6 +18,8 @@ from kyvs.fields import ChoiceListField, IndianMobileModelField
 from providers import emails
 from providers.origins import parse_origins
 from providers.registration import IndianState, RegistrationKind
+from providers.sms_names import MAX_LENGTH as SMS_NAME_MAX_LENGTH
+from providers.sms_names import sms_name_from, validate_sms_name
 
 
 class Scope(models.TextChoices):
@@ -50,6 +53,11 @@ class OrganisationQuerySet(models.QuerySet):
 
     def pending(self):
         return self.filter(state=Organisation.State.PENDING)
+
+    def named_in_sms(self, sms_name: str):
+        """The organisations whose name in SMS is `sms_name`, letter case aside. There should
+        be at most one: citizens must be able to tell who is asking."""
+        return self.filter(sms_name__iexact=sms_name)
 
 
 def accounts_using(address: str) -> models.QuerySet:
@@ -97,6 +105,17 @@ class Organisation(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=200, unique=True)
+    # What citizens' phones show: every SMS names the organisation by this, never by `name`
+    # (providers/sms_names.py has the rules and why).
+    sms_name = models.CharField(
+        _("name in SMS"),
+        max_length=SMS_NAME_MAX_LENGTH,
+        validators=[validate_sms_name],
+        help_text=_(
+            "How the SMS with a citizen's code names the organisation: at most 30 characters, "
+            "English letters, digits, single spaces and & . -"
+        ),
+    )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default=State.PENDING
@@ -172,6 +191,14 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        # Every organisation has a name for SMS; one made without (by a script, a test)
+        # gets one made from its name. Applicants choose theirs, the registry approves it.
+        if not self.sms_name:
+            made = sms_name_from(self.name) or sms_name_from(self.registration_number)
+            self.sms_name = made or "Organisation"
+        super().save(*args, **kwargs)
+
     @property
     def is_approved(self) -> bool:
         return self.state == self.State.APPROVED
@@ -229,11 +256,27 @@ class Organisation(models.Model):
     # Decisions of the registry. Each one checks the state under a row lock, records who
     # decided what and why, and tells the organisation's admins once the change is saved.
 
-    def approve(self, by, scopes: list[str], purposes: list[str], daily_quota: int):
+    def approve(
+        self,
+        by,
+        scopes: list[str],
+        purposes: list[str],
+        daily_quota: int,
+        sms_name: str | None = None,
+    ):
+        """Approve, granting `scopes`, `purposes` and `daily_quota`, with `sms_name` as the
+        name its SMS carry (None: the one it has, as it applied with it)."""
         if not purposes:
             raise DecisionRefused(_("Grant at least one purpose."))
         if daily_quota < 1:
             raise DecisionRefused(_("The daily quota must be at least 1."))
+        sms_name = self.sms_name if sms_name is None else sms_name
+        try:
+            validate_sms_name(sms_name)
+        except ValidationError as error:
+            raise DecisionRefused(" ".join(error.messages)) from None
+        if Organisation.objects.named_in_sms(sms_name).exclude(pk=self.pk).exists():
+            raise DecisionRefused(_("Another organisation already has this name in SMS."))
         extra_scopes = Scope.only_beyond_status(scopes)
         return self._decide(
             OrganisationDecision.Action.APPROVE,
@@ -242,6 +285,7 @@ class Organisation(models.Model):
                 "scopes": extra_scopes,
                 "purposes": [p.value for p in Purpose if p.value in purposes],
                 "daily_quota": daily_quota,
+                "sms_name": sms_name,
             },
         )
 
@@ -536,6 +580,7 @@ class OrganisationDecision(models.Model):
     )
     purposes = ChoiceListField(_("purposes granted"), base_choices=Purpose.choices)
     daily_quota = models.PositiveIntegerField(_("daily quota"), null=True, blank=True)
+    sms_name = models.CharField(_("name in SMS"), max_length=SMS_NAME_MAX_LENGTH, blank=True)
     decided_at = models.DateTimeField(_("decided"), default=timezone.now)
 
     class Meta:

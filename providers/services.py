@@ -23,6 +23,7 @@ class DuplicateApplication(Exception):
 def submit_application(
     *,
     name: str,
+    sms_name: str,
     kind: str,
     sector: str,
     registration_kind: str,
@@ -55,6 +56,7 @@ def submit_application(
         with transaction.atomic():
             organisation = Organisation.objects.create(
                 name=name,
+                sms_name=sms_name,
                 kind=kind,
                 sector=sector,
                 state=Organisation.State.PENDING,

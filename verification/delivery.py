@@ -51,8 +51,9 @@ def queue_code(verification: Verification, allowance: list[str]) -> None:
 
 
 def otp_sms_body(verification: Verification, code: str) -> str:
-    """The OTP SMS, in the verification's language: the code, who asks, why, how long the
-    code works."""
+    """The OTP SMS, in the verification's language: the code, who asks (by its name in SMS,
+    providers/sms_names.py: short and approved, never the free text of its full name), why,
+    how long the code works."""
     minutes = max(settings.KYVS_OTP_TTL_SECONDS // 60, 1)
     with translation.override(verification.language):
         return _(
@@ -60,7 +61,7 @@ def otp_sms_body(verification: Verification, code: str) -> str:
             "for %(purpose)s. Valid %(minutes)d minutes. Do not share it with anyone else."
         ) % {
             "otp": code,
-            "organisation": verification.organisation.name,
+            "organisation": verification.organisation.sms_name,
             "purpose": Purpose(verification.purpose).label,
             "minutes": minutes,
         }

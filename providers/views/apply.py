@@ -21,6 +21,7 @@ def apply(request: HttpRequest) -> HttpResponse:
         try:
             services.submit_application(
                 name=data["name"],
+                sms_name=data["sms_name"],
                 kind=data["kind"],
                 sector=data["sector"],
                 registration_kind=data["registration_kind"],

@@ -43,7 +43,8 @@ def test_an_organisation_applies_is_approved_and_verifies_its_first_customer(
 
     # 1. The applicant fills in the public form.
     page.goto(f"{url}/providers/apply/")
-    page.get_by_label("Organisation name").fill("Navrang Cinemas")
+    page.get_by_label("Organisation name").fill("Navrang Cinemas Private Limited")
+    page.get_by_label("Name in SMS").fill("Navrang Cinemas")
     page.get_by_label("Kind of organisation").select_option("entertainment")
     page.get_by_label("Private").check()
     page.get_by_label("Corporate Identity Number (CIN)").check()
@@ -85,6 +86,7 @@ def test_an_organisation_applies_is_approved_and_verifies_its_first_customer(
     admin.get_by_role("button", name="Go").click()
     expect(admin.get_by_text("State rules ask us to check")).to_be_visible()
     admin.get_by_label("Daily quota").fill("300")
+    expect(admin.get_by_label("Name in SMS")).to_have_value("Navrang Cinemas")
     screenshot("onboarding-04-approve", on=admin)
     admin.get_by_role("button", name="Approve").click()
     expect(admin.get_by_text("each has been e-mailed")).to_be_visible()
@@ -126,6 +128,7 @@ def test_an_organisation_applies_is_approved_and_verifies_its_first_customer(
     desk.get_by_label("Registered mobile number").fill("98980 12345")
     desk.get_by_role("button", name="Send code to customer").click()
     expect(desk).to_have_url(re.compile(r"/verify/[0-9a-f-]{36}/$"))
+    assert "with Navrang Cinemas for" in sms_outbox[-1].body
     desk.get_by_label("One-time password (OTP)").fill(otp_from(sms_outbox[-1]))
     desk.get_by_role("button", name="I agree — share my status").click()
     expect(desk.get_by_text("Fully vaccinated").first).to_be_visible()

@@ -5,6 +5,7 @@ from django.core import mail
 
 APPLICATION = {
     "name": "Navrang Cinemas",
+    "sms_name": "Navrang Cinemas",
     "kind": "entertainment",
     "sector": "private",
     "registration_kind": "cin",

@@ -41,6 +41,7 @@ def test_apply_approve_enrol_invite_and_verify_a_customer(
                 "scopes": ["vaccinations"],
                 "purposes": ["venue_entry"],
                 "daily_quota": "300",
+                "sms_name": "Navrang Cinemas",
             },
         )
     organisation.refresh_from_db()

@@ -54,6 +54,8 @@ def test_approving_asks_for_scopes_purposes_and_quota_first(client, registry_adm
     # The application reads in words, not in stored codes.
     assert "<strong>Vaccination events (vaccine, dose, date, centre)</strong>" in page
     assert "<td>Venue entry</td>" in page
+    # The name its SMS will carry, as the applicant asked, to approve or change.
+    assert 'name="sms_name" value="Navrang Cinemas"' in page
     # What the organisation asked for is ticked to start with.
     assert page.count("checked") == 2  # vaccinations and venue entry
     assert Organisation.objects.get(pk=applicant.pk).state == "pending"
@@ -72,6 +74,7 @@ def test_approving_grants_what_the_registry_admin_chose_and_tells_the_organisati
             scopes=["vaccinations", "demographics"],
             purposes=["venue_entry", "service"],
             daily_quota="250",
+            sms_name="Navrang Cinemas",
         )
     assert response.status_code == 302
     applicant.refresh_from_db()
@@ -87,6 +90,51 @@ def test_approving_grants_what_the_registry_admin_chose_and_tells_the_organisati
     assert set(message.to) == {"meera@navrang.example", "office@navrang.example"}
     assert "approved" in message.body
     assert "250" in message.body
+
+
+def test_the_registry_admin_may_change_the_name_in_sms_when_approving(
+    client, registry_admin, applicant, django_capture_on_commit_callbacks
+):
+    client.force_login(registry_admin)
+    approve = {"apply": "Approve", "purposes": ["venue_entry"], "daily_quota": "250"}
+    with django_capture_on_commit_callbacks(execute=True):
+        action(client, "approve", applicant, **approve, sms_name="  Navrang   CG Road ")
+    applicant.refresh_from_db()
+    assert applicant.state == Organisation.State.APPROVED
+    assert applicant.sms_name == "Navrang CG Road"
+    assert applicant.decisions.get().sms_name == "Navrang CG Road"
+    [message] = mail.outbox
+    assert "Name in SMS: Navrang CG Road" in message.body
+
+
+@pytest.mark.parametrize(
+    "sms_name, said",
+    [
+        ("Navrang <Official> Cinemas", "Use only English letters"),
+        ("નવરંગ સિનેમા", "Use only English letters"),
+        ("Navrang Cinemas of CG Road Ahmedabad", "at most 30 characters"),
+        ("", "This field is required"),
+    ],
+)
+def test_a_name_in_sms_against_the_rules_is_not_approved(
+    client, registry_admin, applicant, sms_name, said
+):
+    client.force_login(registry_admin)
+    approve = {"apply": "Approve", "purposes": ["venue_entry"], "daily_quota": "250"}
+    response = action(client, "approve", applicant, **approve, sms_name=sms_name)
+    assert response.status_code == 200
+    assert said in response.content.decode()
+    applicant.refresh_from_db()
+    assert applicant.state == Organisation.State.PENDING
+    assert applicant.sms_name == "Navrang Cinemas"
+
+
+def test_a_name_in_sms_that_another_organisation_has_is_not_approved(registry_admin, applicant):
+    make_organisation(name="Navrang Talkies Surat", sms_name="NAVRANG")
+    with pytest.raises(DecisionRefused, match="Another organisation already has this name"):
+        applicant.approve(registry_admin, [], ["venue_entry"], 100, sms_name="Navrang")
+    applicant.refresh_from_db()
+    assert applicant.state == Organisation.State.PENDING
 
 
 def test_rejecting_needs_a_reason_and_sends_it(
