@@ -129,8 +129,9 @@ class ApplicationForm(forms.Form):
 
     def clean_sms_name(self) -> str:
         sms_name = self.cleaned_data["sms_name"]
-        if Organisation.objects.named_in_sms(sms_name).exists():
-            raise forms.ValidationError(_("Another organisation already has this name in SMS."))
+        refusal = Organisation().sms_name_refusal(sms_name)
+        if refusal:
+            raise forms.ValidationError(refusal)
         return sms_name
 
     def clean_registration_number(self) -> str:

@@ -199,6 +199,19 @@ class Organisation(models.Model):
             self.sms_name = made or "Organisation"
         super().save(*args, **kwargs)
 
+    def clean(self):
+        """The registry admin's edits (the admin runs it): no two organisations may have
+        the same name in SMS."""
+        error = self.sms_name_refusal(self.sms_name)
+        if error:
+            raise ValidationError({"sms_name": error})
+
+    def sms_name_refusal(self, sms_name: str):
+        """Why `sms_name` cannot be this organisation's name in SMS (a message), or None."""
+        if Organisation.objects.named_in_sms(sms_name).exclude(pk=self.pk).exists():
+            return _("Another organisation already has this name in SMS.")
+        return None
+
     @property
     def is_approved(self) -> bool:
         return self.state == self.State.APPROVED
@@ -275,8 +288,9 @@ class Organisation(models.Model):
             validate_sms_name(sms_name)
         except ValidationError as error:
             raise DecisionRefused(" ".join(error.messages)) from None
-        if Organisation.objects.named_in_sms(sms_name).exclude(pk=self.pk).exists():
-            raise DecisionRefused(_("Another organisation already has this name in SMS."))
+        refusal = self.sms_name_refusal(sms_name)
+        if refusal:
+            raise DecisionRefused(refusal)
         extra_scopes = Scope.only_beyond_status(scopes)
         return self._decide(
             OrganisationDecision.Action.APPROVE,

@@ -75,6 +75,15 @@ def test_an_organisation_made_without_one_gets_one_from_its_name():
     assert gujarati.sms_name == "GOV-GJ-HEALTH-0042"
 
 
+@pytest.mark.django_db
+def test_the_registry_admin_cannot_give_two_organisations_one_name_in_sms():
+    make_organisation(name="Navrang Talkies", sms_name="Navrang")
+    other = make_organisation(name="Navrang Cinemas")
+    other.sms_name = "NAVRANG"
+    with pytest.raises(ValidationError, match="Another organisation already has this name"):
+        other.full_clean()
+
+
 # Applying
 
 
