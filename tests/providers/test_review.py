@@ -56,6 +56,7 @@ def test_approving_asks_for_scopes_purposes_and_quota_first(client, registry_adm
     assert "<td>Venue entry</td>" in page
     # The name its SMS will carry, as the applicant asked, to approve or change.
     assert 'name="sms_name" value="Navrang Cinemas"' in page
+    assert "change it if it could mislead" in page
     # What the organisation asked for is ticked to start with.
     assert page.count("checked") == 2  # vaccinations and venue entry
     assert Organisation.objects.get(pk=applicant.pk).state == "pending"
