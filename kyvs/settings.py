@@ -343,6 +343,8 @@ KYVS_OTPS_PER_MOBILE_PER_DAY = envint("KYVS_OTPS_PER_MOBILE_PER_DAY", "10", mini
 # Starts by one operator, or one API key, per window:
 KYVS_STARTS_PER_ACTOR = envint("KYVS_STARTS_PER_ACTOR", "30", minimum=1)
 KYVS_STARTS_WINDOW_SECONDS = envint("KYVS_STARTS_WINDOW_SECONDS", "600", minimum=1)
+# "My status" checks started from one client address per hour (the page is public):
+KYVS_OWN_CHECKS_PER_ADDRESS = envint("KYVS_OWN_CHECKS_PER_ADDRESS", "20", minimum=1)
 # Failed sign-ins per account name and per client IP, per window:
 KYVS_LOGIN_FAILURES_PER_ACCOUNT = envint("KYVS_LOGIN_FAILURES_PER_ACCOUNT", "5", minimum=1)
 KYVS_LOGIN_FAILURES_PER_IP = envint("KYVS_LOGIN_FAILURES_PER_IP", "20", minimum=1)
@@ -421,6 +423,11 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": KYVS_LOG_LEVEL},
 }
+
+# The citizen's own side ("My status"): how long the signed-in state lasts without a
+# request, and how long a share card's link lives.
+KYVS_CITIZEN_IDLE_MINUTES = envint("KYVS_CITIZEN_IDLE_MINUTES", "10", minimum=1)
+KYVS_SHARE_VALID_DAYS = envint("KYVS_SHARE_VALID_DAYS", "90", minimum=1)
 
 # Verifications older than this are anonymised by `manage.py prune_verifications`.
 KYVS_RETENTION_DAYS = envint("KYVS_RETENTION_DAYS", "180", minimum=1)

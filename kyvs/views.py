@@ -41,6 +41,12 @@ def outage_response(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def home(request: HttpRequest) -> HttpResponse:
+    """The front door: a citizen checks their own status; an organisation signs in or
+    applies. It says what KYVS is and is not."""
+    return render(request, "home.html")
+
+
 @requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500. A database or cache outage is answered as outage_response (logged once,

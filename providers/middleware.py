@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 
+from kyvs.http import is_sessionless
 from providers.access import two_factor_step
 
 # Pages a signed-in user who still owes a second factor may see.
@@ -24,7 +25,7 @@ class TwoFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if getattr(view_func, "checks_two_factor_itself", False):
+        if getattr(view_func, "checks_two_factor_itself", False) or is_sessionless(view_func):
             return None
         if request.resolver_match.url_name in _OPEN_TO_UNVERIFIED:
             return None
@@ -42,9 +43,14 @@ class OperatorIdleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if is_sessionless(view_func):
+            return None
         user = request.user
         if user.is_authenticated:
             membership = getattr(user, "membership", None)
             if membership is not None and membership.role == membership.Role.OPERATOR:
                 request.session.set_expiry(settings.KYVS_OPERATOR_IDLE_MINUTES * 60)
-        return self.get_response(request)
+        return None

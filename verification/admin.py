@@ -3,7 +3,14 @@ from django.contrib import admin
 from kyvs.audit import AuditedModelAdmin
 from kyvs.mobile import normalise_mobile
 from verification import registry
-from verification.models import Beneficiary, Dose, EmbedSession, Vaccine, Verification
+from verification.models import (
+    Beneficiary,
+    Dose,
+    EmbedSession,
+    StatusShare,
+    Vaccine,
+    Verification,
+)
 
 
 @admin.register(Vaccine)
@@ -90,3 +97,15 @@ class EmbedSessionAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     exclude = ["token_digest"]
     list_select_related = ["organisation", "api_key"]
+
+
+@admin.register(StatusShare)
+class StatusShareAdmin(ReadOnlyAdmin):
+    """The citizens' share cards: when made, until when, whether deleted. Never the token's
+    digest (the link is the citizen's alone) nor the first name."""
+
+    list_display = ["public_id", "status", "language", "created_at", "expires_at", "deleted_at"]
+    list_filter = ["status", "language"]
+    search_fields = ["=public_id"]
+    fields = ["public_id", "status", "language", "checked_at", "created_at", "expires_at"]
+    readonly_fields = fields

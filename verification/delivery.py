@@ -52,9 +52,14 @@ def queue_code(verification: Verification, allowance: list[str]) -> None:
 
 def otp_sms_body(verification: Verification, code: str) -> str:
     """The OTP SMS, in the verification's language: the code, who asks, why, how long the
-    code works."""
+    code works; for the citizen's own check, that it is for their own check."""
     minutes = max(settings.KYVS_OTP_TTL_SECONDS // 60, 1)
     with translation.override(verification.language):
+        if verification.is_own_check:
+            return _(
+                "%(otp)s is your OTP to see your own vaccination status on KYVS. "
+                "Valid %(minutes)d minutes. Do not share it with anyone."
+            ) % {"otp": code, "minutes": minutes}
         return _(
             "%(otp)s is your OTP to share your vaccination status with %(organisation)s "
             "for %(purpose)s. Valid %(minutes)d minutes. Do not share it with anyone else."

@@ -211,6 +211,8 @@ class Verification(models.Model):
         WEB = "web", _("Hosted webpage")
         EMBED = "embed", _("Embedded page")
         API = "api", _("API")
+        # The citizen checking their own status ("My status"): no organisation asks.
+        CITIZEN = "citizen", _("The citizen's own check")
 
     class Delivery(models.TextChoices):
         """Where the SMS with the present code stands."""
@@ -225,8 +227,13 @@ class Verification(models.Model):
         SMS_NOT_SENT = "sms_not_sent", _("SMS could not be sent")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # None only for the citizen's own check (Channel.CITIZEN): no organisation asks.
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="verifications"
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="verifications",
     )
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -243,7 +250,8 @@ class Verification(models.Model):
         related_name="verifications",
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
-    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+    # Empty for the citizen's own check.
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices, blank=True)
     scopes = ChoiceListField(_("scopes granted"), base_choices=Scope.choices)
     # Null when the name and mobile matched no one, or more than one person.
     beneficiary = models.ForeignKey(
@@ -297,6 +305,11 @@ class Verification(models.Model):
     @property
     def resends_left(self) -> int:
         return max(settings.KYVS_OTP_MAX_RESENDS - self.resends, 0)
+
+    @property
+    def is_own_check(self) -> bool:
+        """The citizen checking their own status: no organisation, no purpose, no receipt."""
+        return self.channel == self.Channel.CITIZEN
 
     @property
     def is_waiting_for_code(self) -> bool:
@@ -504,3 +517,95 @@ class EmbedSession(models.Model):
         organisation. A frame of a session whose key is revoked, or whose organisation is
         suspended, does nothing more."""
         return self.api_key.is_active and self.organisation.is_approved
+
+
+class StatusShareQuerySet(models.QuerySet):
+    def live(self, now=None) -> "StatusShareQuerySet":
+        """Shares not deleted and not yet expired."""
+        return self.filter(deleted_at__isnull=True, expires_at__gt=now or timezone.now())
+
+    def for_token(self, token: str) -> "StatusShare | None":
+        """The share whose link carries `token` (deleted or expired ones too: their page says
+        so), or None. One indexed lookup by the token's keyed digest."""
+        if not token or len(token) > 100:
+            return None
+        return self.filter(token_digest=StatusShare.digest_of(token)).first()
+
+
+class StatusShare(models.Model):
+    """A card a citizen made of their own status, to share: a public page at /s/<token>/
+    and two images, live while the share is (deleted, or past `expires_at`: 410).
+
+    It holds what the card shows and nothing more: the status and when KYVS checked it, the
+    card's language and, only if the citizen chose it, their first name. The token in the
+    link (secrets.token_urlsafe: 256 bits) is kept only as a keyed digest, as API keys are:
+    the link is shown to the citizen when made, and is theirs to give.
+    """
+
+    TOKEN_BYTES = 32
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    beneficiary = models.ForeignKey(Beneficiary, on_delete=models.CASCADE, related_name="shares")
+    status = models.PositiveSmallIntegerField(_("status"), choices=VaccinationStatus.choices)
+    checked_at = models.DateTimeField(_("checked"))
+    language = models.CharField(_("language"), max_length=8)
+    first_name = models.CharField(_("first name shown"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("made"), default=timezone.now)
+    expires_at = models.DateTimeField(_("valid until"))
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+
+    objects = StatusShareQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("status share")
+        verbose_name_plural = _("status shares")
+
+    def __str__(self) -> str:
+        return str(self.public_id)
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return salted_hmac("kyvs.verification.share", token, algorithm="sha256").hexdigest()
+
+    @classmethod
+    def issue(
+        cls,
+        beneficiary: Beneficiary,
+        *,
+        language: str,
+        first_name: str = "",
+        now=None,
+    ) -> tuple["StatusShare", str]:
+        """A share of `beneficiary`'s status as it is now, valid KYVS_SHARE_VALID_DAYS;
+        returns (share, token). The token is never stored: the link built from it is."""
+        now = now or timezone.now()
+        token = secrets.token_urlsafe(cls.TOKEN_BYTES)
+        share = cls.objects.create(
+            token_digest=cls.digest_of(token),
+            beneficiary=beneficiary,
+            status=int(beneficiary.vaccination_status()),
+            checked_at=now,
+            language=language,
+            first_name=first_name,
+            created_at=now,
+            expires_at=now + timedelta(days=settings.KYVS_SHARE_VALID_DAYS),
+        )
+        return share, token
+
+    def is_live(self, now=None) -> bool:
+        return self.deleted_at is None and (now or timezone.now()) < self.expires_at
+
+    def seconds_left(self, now=None) -> int:
+        """Whole seconds until it expires (0 when deleted or expired)."""
+        if not self.is_live(now):
+            return 0
+        return int((self.expires_at - (now or timezone.now())).total_seconds())
+
+    def delete_share(self, now=None) -> None:
+        """The page and the images stop at once (410); the row stays, without the name."""
+        if self.deleted_at is None:
+            self.deleted_at = now or timezone.now()
+            self.first_name = ""
+            self.save(update_fields=["deleted_at", "first_name"])

@@ -29,12 +29,14 @@ log = logging.getLogger(__name__)
 __all__ = [
     "Confirmation",
     "api_quota",
+    "own_record",
     "Result",
     "VerificationRefused",
     "cancel_verification",
     "check_may_start",
     "confirm_verification",
     "resend_otp",
+    "start_own_check",
     "start_verification",
 ]
 
@@ -83,6 +85,9 @@ class _Allowance:
     def take_start(self) -> None:
         if self.actor:
             self._take(limits.STARTS_PER_ACTOR, self.actor)
+
+    def take_own_check(self, client_address: str) -> None:
+        self._take(limits.OWN_CHECKS_PER_ADDRESS, client_address)
 
     def take_mobile(self, mobile_ident: str) -> None:
         for limit in (limits.OTPS_PER_MOBILE_PER_HOUR, limits.OTPS_PER_MOBILE_PER_DAY):
@@ -178,7 +183,7 @@ def start_verification(
     channel: str = Verification.Channel.WEB,
     ip: str | None = None,
 ) -> Verification:
-    """Start a verification and send the OTP to the registered mobile.
+    """Start a verification for `organisation` and send the OTP to the registered mobile.
 
     `mobile` is the 10-digit form (kyvs.mobile.normalise_mobile; every channel's input,
     verification/inputs.py, cleans it so); ValueError otherwise. The actor is an operator (a
@@ -192,16 +197,37 @@ def start_verification(
     up no allowance. The SMS is written in the active language. `ip` is the client's address
     (kyvs.http.client_ip), for the audit.
     """
+    if channel == Verification.Channel.CITIZEN or organisation is None:
+        raise ValueError("an organisation's verification; the citizen's is start_own_check")
+    return _start(organisation, operator, api_key, full_name, mobile, purpose, channel, ip)
+
+
+# What the citizen sees of their own record: the status and their doses.
+OWN_CHECK_SCOPES = [Scope.STATUS.value, Scope.VACCINATIONS.value]
+
+
+def start_own_check(*, full_name: str, mobile: str, ip: str | None) -> Verification:
+    """The citizen checking their own status ("My status", channel `citizen`): a
+    verification like any other, with no organisation and no purpose: the same uniform
+    answer when nothing matches (no SMS), the same per-mobile limits and attempt rules. The
+    client's address is limited too (OWN_CHECKS_PER_ADDRESS): the page is public."""
+    return _start(None, None, None, full_name, mobile, "", Verification.Channel.CITIZEN, ip)
+
+
+def _start(organisation, operator, api_key, full_name, mobile, purpose, channel, ip):
     if not is_normalised(mobile):
-        raise ValueError("start_verification takes the 10-digit form of the mobile")
+        raise ValueError("a verification takes the 10-digit form of the mobile")
     allowance = _Allowance(
-        organisation.pk,
+        organisation.pk if organisation is not None else None,
         operator.pk if operator is not None else None,
         api_key.pk if api_key is not None else None,
         mask_mobile(mobile),
     )
     try:
-        allowance.take_start()
+        if organisation is None:
+            allowance.take_own_check(ip or "unknown")
+        else:
+            allowance.take_start()
         allowance.take_mobile(limits.keyed_hash(mobile))
         verification = _create(
             organisation, operator, api_key, full_name, mobile, purpose, channel, ip, allowance
@@ -217,9 +243,13 @@ def start_verification(
 def _create(organisation, operator, api_key, full_name, mobile, purpose, channel, ip, allowance):
     now = timezone.now()
     with transaction.atomic():
-        # The lock makes the quota count and the insert one step per organisation.
-        organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
-        _check_may_start(organisation, operator, api_key, purpose)
+        if organisation is not None:
+            # The lock makes the quota count and the insert one step per organisation.
+            organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+            _check_may_start(organisation, operator, api_key, purpose)
+            scopes = api_key.granted_scopes() if api_key else organisation.granted_scopes()
+        else:
+            scopes = OWN_CHECK_SCOPES
         matches = list(Beneficiary.objects.matching(full_name, mobile)[:2])
         beneficiary = matches[0] if len(matches) == 1 else None
         verification = Verification(
@@ -229,7 +259,7 @@ def _create(organisation, operator, api_key, full_name, mobile, purpose, channel
             api_key=api_key,
             channel=channel,
             purpose=purpose,
-            scopes=api_key.granted_scopes() if api_key else organisation.granted_scopes(),
+            scopes=scopes,
             beneficiary=beneficiary,
             mobile_masked=mask_mobile(mobile),
             ip=ip,
@@ -270,24 +300,13 @@ def _build_result(verification: Verification) -> Result:
     person = verification.beneficiary
     result = Result(
         verification_id=str(verification.public_id),
-        organisation=verification.organisation.name,
+        organisation=verification.organisation.name if verification.organisation else "",
         purpose=verification.purpose,
         verified_at=verification.finished_at.isoformat(),
         vaccination_status=int(person.vaccination_status()),
     )
     if Scope.VACCINATIONS in verification.scopes:
-        result.vaccinations = [
-            {
-                "vaccine": dose.vaccine.name,
-                "dose_number": dose.dose_number,
-                "kind": dose.kind,
-                "date": dose.date.isoformat(),
-                "centre": dose.centre,
-                "district": dose.district,
-                "state": dose.state,
-            }
-            for dose in person.doses.select_related("vaccine")
-        ]
+        result.vaccinations = _vaccinations(person)
     if Scope.DEMOGRAPHICS in verification.scopes:
         result.beneficiary = {
             "name": person.name,
@@ -295,6 +314,39 @@ def _build_result(verification: Verification) -> Result:
             "gender": person.gender,
         }
     return result
+
+
+def _vaccinations(person: Beneficiary) -> list[dict]:
+    """The doses as the API and the pages show them, oldest first."""
+    return [
+        {
+            "vaccine": dose.vaccine.name,
+            "dose_number": dose.dose_number,
+            "kind": dose.kind,
+            "date": dose.date.isoformat(),
+            "centre": dose.centre,
+            "district": dose.district,
+            "state": dose.state,
+        }
+        for dose in person.doses.select_related("vaccine")
+    ]
+
+
+@dataclass
+class OwnRecord:
+    """What "My status" shows a signed-in citizen: their status and doses, read now."""
+
+    vaccination_status: int
+    vaccinations: list[dict]
+
+    @property
+    def status_text(self) -> str:
+        return VaccinationStatus(self.vaccination_status).label
+
+
+def own_record(beneficiary: Beneficiary) -> OwnRecord:
+    """`beneficiary`'s status and doses, for the citizen themself (after their own OTP)."""
+    return OwnRecord(int(beneficiary.vaccination_status()), _vaccinations(beneficiary))
 
 
 @dataclass
@@ -332,7 +384,7 @@ def confirm_verification(verification: Verification, submitted_otp: str) -> Conf
         v = Verification.objects.locked().get(pk=verification.pk)
         if not v.is_waiting_for_code:
             return Confirmation(ok=False, reason=_CLOSED.get(v.state, Refusal.FAILED))
-        if not v.organisation.is_approved:
+        if v.organisation is not None and not v.organisation.is_approved:
             v.fail(Verification.FailureReason.ORGANISATION_NOT_APPROVED, now)
             v.save()
             return Confirmation(ok=False, reason=Refusal.ORGANISATION_NOT_APPROVED)
@@ -349,6 +401,9 @@ def confirm_verification(verification: Verification, submitted_otp: str) -> Conf
         v.mark_verified(now)
         v.save()
         result = _build_result(v)
+        if v.is_own_check:
+            # A receipt proves what an organisation was told; the citizen told no one.
+            return Confirmation(ok=True, result=result)
         result.receipt = receipts.sign(
             receipts.receipt_claims(
                 organisation_id=str(v.organisation.public_id),
@@ -385,7 +440,7 @@ def _renew(verification: Verification, allowance: _Allowance, now):
         v = Verification.objects.locked().get(pk=verification.pk)
         if not v.is_waiting_for_code:
             raise VerificationRefused(Refusal.NOT_PENDING)
-        if not v.organisation.is_approved:
+        if v.organisation is not None and not v.organisation.is_approved:
             raise VerificationRefused(Refusal.ORGANISATION_NOT_APPROVED)
         if v.resends >= settings.KYVS_OTP_MAX_RESENDS:
             raise VerificationRefused(Refusal.NO_RESENDS_LEFT)

@@ -24,4 +24,16 @@
       }
     }, 1000);
   });
+
+  // The device's own share sheet (Web Share API), where the browser has one.
+  document.querySelectorAll("button[data-share-url]").forEach(function (button) {
+    if (!navigator.share) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.share({
+        url: button.getAttribute("data-share-url"),
+        text: button.getAttribute("data-share-text")
+      }).catch(function () { /* the person closed the sheet */ });
+    });
+  });
 })();
