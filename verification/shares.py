@@ -3,8 +3,9 @@
 A stranger opens these, so they set no cookie and never touch a session: no sign-in, no
 CSRF token, no language cookie (the page speaks the card's language). They are live: a
 deleted or expired share answers 410, pictures included. While the share lives, browsers
-and proxies may keep a copy for at most an hour and never past the link's end
-(Cache-Control), so a deletion is seen everywhere within the hour.
+and proxies may keep a copy briefly and never past the link's end (Cache-Control): the page
+for a minute, the pictures (which never change) for five, so that a deletion is seen
+everywhere within minutes.
 """
 
 from contextlib import suppress
@@ -22,12 +23,13 @@ from verification import share_card
 from verification.citizen import share_sentence
 from verification.models import StatusShare, VaccinationStatus
 
-MAX_CACHE_SECONDS = 3600
+PAGE_CACHE_SECONDS = 60
+PICTURE_CACHE_SECONDS = 300
 SIZES = {"1200x630": share_card.CardSize.LINK_PREVIEW, "1080x1080": share_card.CardSize.SQUARE}
 
 
-def _cache_for(response: HttpResponse, item: StatusShare, now) -> HttpResponse:
-    seconds = min(item.seconds_left(now), MAX_CACHE_SECONDS)
+def _cache_for(response: HttpResponse, item: StatusShare, now, longest: int) -> HttpResponse:
+    seconds = min(item.seconds_left(now), longest)
     response["Cache-Control"] = f"public, max-age={seconds}"
     return response
 
@@ -65,7 +67,7 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
                 "language": item.language,
             },
         )
-    return _cache_for(response, item, now)
+    return _cache_for(response, item, now, PAGE_CACHE_SECONDS)
 
 
 @sessionless
@@ -93,6 +95,6 @@ def share_image(request: HttpRequest, token: str, size: str) -> HttpResponse:
             size=SIZES[size],
         )
         with suppress(*CACHE_ERRORS):
-            cache.set(key, png, min(item.seconds_left(now), MAX_CACHE_SECONDS))
+            cache.set(key, png, min(item.seconds_left(now), PICTURE_CACHE_SECONDS))
     response = HttpResponse(png, content_type="image/png")
-    return _cache_for(response, item, now)
+    return _cache_for(response, item, now, PICTURE_CACHE_SECONDS)
