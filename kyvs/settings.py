@@ -424,6 +424,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": KYVS_LOG_LEVEL},
 }
 
+# After each verification that shared something, one SMS to the citizen: who, why, when,
+# what was shared, and "Not you? Report it".
+KYVS_RECEIPT_SMS = envbool("KYVS_RECEIPT_SMS", "true")
+# The portal's public address, for the links in SMS (they leave the request behind).
+KYVS_SITE_URL = envstr("KYVS_SITE_URL", "http://localhost:8000").rstrip("/")
+# The privacy notice (/privacy/), as India's Digital Personal Data Protection Act 2023 asks:
+# who runs this deployment (the data fiduciary) and its grievance officer.
+KYVS_DATA_FIDUCIARY_NAME = envstr("KYVS_DATA_FIDUCIARY_NAME", "")
+KYVS_GRIEVANCE_OFFICER_NAME = envstr("KYVS_GRIEVANCE_OFFICER_NAME", "")
+KYVS_GRIEVANCE_OFFICER_EMAIL = envstr("KYVS_GRIEVANCE_OFFICER_EMAIL", "")
+KYVS_GRIEVANCE_OFFICER_PHONE = envstr("KYVS_GRIEVANCE_OFFICER_PHONE", "")
 # The citizen's own side ("My status"): how long the signed-in state lasts without a
 # request, and how long a share card's link lives.
 KYVS_CITIZEN_IDLE_MINUTES = envint("KYVS_CITIZEN_IDLE_MINUTES", "10", minimum=1)

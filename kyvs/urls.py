@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from kyvs.health import healthz
-from kyvs.views import home
-from verification import shares
+from kyvs.views import home, privacy_notice
+from verification import approve, shares
 
 urlpatterns = [
     path("", home, name="home"),
     path("my-status/", include("verification.citizen_urls")),
+    # Approve on my own phone: the link in the OTP SMS (verification/approve.py).
+    path("c/<str:token>", approve.approve, name="approve"),
+    path("privacy/", privacy_notice, name="privacy"),
     # A citizen's share card: public, cookie-free (verification/shares.py).
     path("s/<str:token>/", shares.share_page, name="share_page"),
     *(

@@ -12,8 +12,10 @@ Share pages (/s/<token>/) are public and set no cookie: they never touch the ses
 
 from datetime import datetime
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,12 +30,20 @@ from kyvs.http import client_ip
 from verification import services, share_card
 from verification.forms import OtpForm
 from verification.inputs import PersonInput
-from verification.models import Beneficiary, StatusShare, VaccinationStatus, Verification
+from verification.models import (
+    Beneficiary,
+    CitizenReport,
+    CitizenRestriction,
+    StatusShare,
+    VaccinationStatus,
+    Verification,
+)
 from verification.responses import refusal_page
 
 _CITIZEN = "kyvs.citizen"  # {"beneficiary": pk, "seen": ISO time}
 _PENDING = "kyvs.citizen.pending"  # the public id of the check waiting for its code
 _LINKS = "kyvs.citizen.links"  # {share public id: token}, shown while signed in
+_AFTER_CODE = "kyvs.citizen.after_code"  # what the right code also does ("unlock")
 
 
 class OwnCheckForm(PersonInput):
@@ -69,7 +79,7 @@ def signed_in_citizen(request: HttpRequest) -> Beneficiary | None:
 
 
 def _sign_out(request: HttpRequest) -> None:
-    for key in (_CITIZEN, _PENDING, _LINKS):
+    for key in (_CITIZEN, _PENDING, _LINKS, _AFTER_CODE):
         request.session.pop(key, None)
 
 
@@ -151,14 +161,21 @@ def code(request: HttpRequest) -> HttpResponse:
                 "seen": timezone.now().isoformat(),
             }
             request.session.pop(_PENDING, None)
+            if request.session.pop(_AFTER_CODE, None) == "unlock":
+                CitizenRestriction.objects.filter(
+                    beneficiary_id=verification.beneficiary_id, organisation=None
+                ).delete()
+                messages.success(request, _("Your status is unlocked."))
+                return redirect("citizen:history")
             return redirect("citizen:my_status")
         verification.refresh_from_db()
         if not verification.is_waiting_for_code:
             messages.error(request, outcome.message)
             return redirect("citizen:code")
         form.add_error("otp", outcome.message)
-        return render(request, "citizen/code.html", _code_context(verification, form), status=422)
-    return render(request, "citizen/code.html", _code_context(verification, form))
+        context = _code_page_context(request, verification, form)
+        return render(request, "citizen/code.html", context, status=422)
+    return render(request, "citizen/code.html", _code_page_context(request, verification, form))
 
 
 def _code_context(verification: Verification, form: OtpForm) -> dict:
@@ -170,6 +187,10 @@ def _code_context(verification: Verification, form: OtpForm) -> dict:
         if verification.resends_left
         else None,
     }
+
+
+def _code_page_context(request: HttpRequest, verification: Verification, form) -> dict:
+    return {**_code_context(verification, form), "unlocking": request.session.get(_AFTER_CODE)}
 
 
 @require_POST
@@ -277,3 +298,171 @@ def share_sentence(item: StatusShare) -> str:
         "status": VaccinationStatus(item.status).label,
         "until": date_format(timezone.localtime(item.expires_at), "j F Y"),
     }
+
+
+HISTORY_PAGE_SIZE = 20
+
+
+@never_cache
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    """Who checked me: every check by an organisation that matched this citizen, newest
+    first (starts that matched nobody are nobody's history), with how it ended and what was
+    shown. Only the signed-in citizen's own rows."""
+    citizen = signed_in_citizen(request)
+    if citizen is None:
+        return redirect("citizen:my_status")
+    rows = (
+        Verification.objects.filter(beneficiary=citizen)
+        .exclude(channel=Verification.Channel.CITIZEN)
+        .select_related("organisation")
+        .order_by("-created_at")
+    )
+    page = Paginator(rows, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    blocked = set(
+        citizen.restrictions.exclude(organisation=None).values_list("organisation_id", flat=True)
+    )
+    reported = set(
+        CitizenReport.objects.filter(verification__beneficiary=citizen).values_list(
+            "verification_id", flat=True
+        )
+    )
+    now = timezone.now()
+    entries = [
+        {
+            "verification": v,
+            "outcome": v.outcome_for_citizen(now),
+            "shared": v.shared_level() if v.state == Verification.State.VERIFIED else "",
+            "blocked": v.organisation_id in blocked,
+            "reported": v.pk in reported,
+        }
+        for v in page
+    ]
+    return render(
+        request,
+        "citizen/history.html",
+        {
+            "page": page,
+            "entries": entries,
+            "locked": citizen.restrictions.filter(organisation=None).exists(),
+        },
+    )
+
+
+@require_POST
+def lock(request: HttpRequest) -> HttpResponse:
+    """Lock my status: from now on every organisation's start for me, on any channel, is
+    answered as if nobody matched, sends nothing, and shows here as blocked."""
+    citizen = signed_in_citizen(request)
+    if citizen is None:
+        return redirect("citizen:my_status")
+    CitizenRestriction.objects.get_or_create(beneficiary=citizen, organisation=None)
+    messages.success(
+        request, _("Your status is locked. No organisation can check it until you unlock it.")
+    )
+    return redirect("citizen:history")
+
+
+@require_POST
+def unlock(request: HttpRequest) -> HttpResponse:
+    """Unlocking needs a fresh code: one is sent to the registered mobile, and the lock goes
+    when it is typed."""
+    citizen = signed_in_citizen(request)
+    if citizen is None:
+        return redirect("citizen:my_status")
+    try:
+        verification = services.start_own_check(
+            full_name=citizen.name, mobile=citizen.mobile, ip=client_ip(request)
+        )
+    except services.VerificationRefused as refused:
+        messages.error(request, refused.message)
+        return redirect("citizen:history")
+    request.session[_PENDING] = str(verification.public_id)
+    request.session[_AFTER_CODE] = "unlock"
+    return redirect("citizen:code")
+
+
+@require_POST
+def block(request: HttpRequest, organisation_id) -> HttpResponse:
+    citizen = signed_in_citizen(request)
+    if citizen is None:
+        return redirect("citizen:my_status")
+    organisation = _organisation_that_checked(citizen, organisation_id)
+    CitizenRestriction.objects.get_or_create(beneficiary=citizen, organisation=organisation)
+    messages.success(
+        request,
+        _("%(organisation)s can no longer check your status.")
+        % {"organisation": organisation.name},
+    )
+    return redirect("citizen:history")
+
+
+@require_POST
+def unblock(request: HttpRequest, organisation_id) -> HttpResponse:
+    citizen = signed_in_citizen(request)
+    if citizen is None:
+        return redirect("citizen:my_status")
+    organisation = _organisation_that_checked(citizen, organisation_id)
+    CitizenRestriction.objects.filter(beneficiary=citizen, organisation=organisation).delete()
+    messages.success(
+        request,
+        _("%(organisation)s may ask to check your status again.")
+        % {"organisation": organisation.name},
+    )
+    return redirect("citizen:history")
+
+
+def _organisation_that_checked(citizen: Beneficiary, organisation_id):
+    """Only an organisation that checked this citizen can be blocked from their history."""
+    check = (
+        Verification.objects.filter(beneficiary=citizen, organisation__public_id=organisation_id)
+        .select_related("organisation")
+        .first()
+    )
+    if check is None:
+        raise Http404
+    return check.organisation
+
+
+class ReportForm(forms.Form):
+    text = forms.CharField(
+        label=gettext_lazy("What happened (optional)"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+@never_cache
+def report(request: HttpRequest, public_id) -> HttpResponse:
+    """Report a check I did not agree to: one tap and an optional line. It goes to the
+    registry admin's queue; the organisation is never told who reported."""
+    citizen = signed_in_citizen(request)
+    if citizen is None:
+        return redirect("citizen:my_status")
+    verification = (
+        Verification.objects.filter(beneficiary=citizen, public_id=public_id)
+        .exclude(channel=Verification.Channel.CITIZEN)
+        .select_related("organisation")
+        .first()
+    )
+    if verification is None:
+        raise Http404
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        CitizenReport.objects.get_or_create(
+            verification=verification,
+            defaults={
+                "organisation": verification.organisation,
+                "text": form.cleaned_data["text"].strip(),
+            },
+        )
+        messages.success(
+            request,
+            _(
+                "Thank you. The registry will look into it; the organisation is not told who "
+                "reported."
+            ),
+        )
+        return redirect("citizen:history")
+    return render(request, "citizen/report.html", {"verification": verification, "form": form})

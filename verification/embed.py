@@ -66,7 +66,8 @@ class Frame:
     session: EmbedSession | None = None
 
     def url(self, page: str, verification: Verification | None = None) -> str:
-        """The address of `page` (start, consent, resend, cancel, result) of this frame."""
+        """The address of `page` (start, consent, resend, cancel, decline, result) of this
+        frame."""
         if self.session is not None:
             return reverse(f"embed:session_{page}", args=[self.session.public_id])
         args = [self.organisation.public_id]
@@ -356,6 +357,7 @@ def _consent_context(frame: Frame, verification: Verification, form: OtpForm) ->
         else None,
         "resend_url": frame.url("resend", verification),
         "cancel_url": frame.url("cancel", verification),
+        "decline_url": frame.url("decline", verification),
     }
 
 
@@ -447,6 +449,15 @@ def _cancel(request: HttpRequest, frame: Frame, verification) -> HttpResponse:
     return redirect(frame.url("consent", verification))
 
 
+def _decline(request: HttpRequest, frame: Frame, verification) -> HttpResponse:
+    """The customer's "Decline": the verification ends as declined, matched or not; the
+    frame says so (and an embed session's tells its parent)."""
+    if verification is None:
+        return redirect(frame.url("start"))
+    services.decline_verification(verification)
+    return redirect(frame.url("consent", verification))
+
+
 def _result(request: HttpRequest, frame: Frame, verification) -> HttpResponse:
     """Shown once, as on the hosted page; an embed session's frame also hands the outcome,
     status and receipt to its parent page."""
@@ -477,10 +488,12 @@ start = operator_frame(_start)
 consent = operator_frame(_consent)
 resend = require_POST(operator_frame(_resend))
 cancel = require_POST(operator_frame(_cancel))
+decline = require_POST(operator_frame(_decline))
 result = operator_frame(_result)
 
 session_start = session_frame(_start)
 session_consent = session_frame(_consent)
 session_resend = require_POST(session_frame(_resend))
 session_cancel = require_POST(session_frame(_cancel))
+session_decline = require_POST(session_frame(_decline))
 session_result = session_frame(_result)

@@ -21,6 +21,7 @@ urlpatterns = [
     path("session/<uuid:session_id>/consent/", embed.session_consent, name="session_consent"),
     path("session/<uuid:session_id>/resend/", embed.session_resend, name="session_resend"),
     path("session/<uuid:session_id>/cancel/", embed.session_cancel, name="session_cancel"),
+    path("session/<uuid:session_id>/decline/", embed.session_decline, name="session_decline"),
     path("session/<uuid:session_id>/result/", embed.session_result, name="session_result"),
     # An operator's frame (no-code), pasted from the console.
     path("<uuid:organisation>/", embed.start, name="start"),
@@ -44,6 +45,7 @@ urlpatterns = [
     path("<uuid:organisation>/<uuid:public_id>/", embed.consent, name="consent"),
     path("<uuid:organisation>/<uuid:public_id>/resend/", embed.resend, name="resend"),
     path("<uuid:organisation>/<uuid:public_id>/cancel/", embed.cancel, name="cancel"),
+    path("<uuid:organisation>/<uuid:public_id>/decline/", embed.decline, name="decline"),
     path("<uuid:organisation>/<uuid:public_id>/result/", embed.result, name="result"),
 ]
 

@@ -89,3 +89,12 @@ class ResultHandOff:
         if age.total_seconds() > self.lifetime:
             return None
         return Result(**held["result"])
+
+
+def phone_approved_results() -> ResultHandOff:
+    """A result the citizen approved on their own phone (verification/approve.py) waits in
+    the shared cache, where the shared screen that started it picks it up, once, within
+    KYVS_RESULT_PICKUP_SECONDS."""
+    from django.conf import settings
+
+    return ResultHandOff(CacheStore(), settings.KYVS_RESULT_PICKUP_SECONDS)

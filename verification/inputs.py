@@ -62,10 +62,14 @@ class StartInput(PersonInput):
             self.fields["purpose"].initial = purposes[0][0]
 
     def start_arguments(self) -> dict:
-        """The cleaned input as services.start_verification's keyword arguments."""
+        """The cleaned input as services.start_verification's keyword arguments (with the
+        customer's `language` when the form asks for it)."""
         data = self.cleaned_data
-        return {
+        arguments = {
             "full_name": data["full_name"],
             "mobile": data["mobile_number"],
             "purpose": data["purpose"],
         }
+        if data.get("language"):
+            arguments["language"] = data["language"]
+        return arguments

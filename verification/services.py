@@ -20,8 +20,13 @@ from kyvs.mobile import is_normalised, mask_mobile
 from kyvs.outages import CACHE_ERRORS
 from providers.models import Organisation, Scope
 from verification import receipts
-from verification.delivery import queue_code
-from verification.models import Beneficiary, VaccinationStatus, Verification
+from verification.delivery import queue_code, queue_receipt
+from verification.models import (
+    Beneficiary,
+    CitizenRestriction,
+    VaccinationStatus,
+    Verification,
+)
 from verification.refusals import Refusal, VerificationRefused
 
 log = logging.getLogger(__name__)
@@ -32,7 +37,10 @@ __all__ = [
     "own_record",
     "Result",
     "VerificationRefused",
+    "approve_by_link",
     "cancel_verification",
+    "decline_by_link",
+    "decline_verification",
     "check_may_start",
     "confirm_verification",
     "resend_otp",
@@ -182,6 +190,7 @@ def start_verification(
     purpose: str,
     channel: str = Verification.Channel.WEB,
     ip: str | None = None,
+    language: str | None = None,
 ) -> Verification:
     """Start a verification for `organisation` and send the OTP to the registered mobile.
 
@@ -194,12 +203,20 @@ def start_verification(
     Rate limits are taken first and given back if anything refuses, then the row is
     written with the job that makes and sends the code (verification/delivery.py), in one
     transaction: a refused start (VerificationRefused) leaves no row, sends nothing and uses
-    up no allowance. The SMS is written in the active language. `ip` is the client's address
+    up no allowance. The SMS (and later the citizen's screen) is written in `language` (the
+    customer's, one of LANGUAGES), else the active language. `ip` is the client's address
     (kyvs.http.client_ip), for the audit.
+
+    A citizen who locked their status, or blocked this organisation (CitizenRestriction),
+    is answered exactly as if nobody matched: no SMS, every code fails; the row stays linked
+    to them, for their history, marked `blocked`.
     """
     if channel == Verification.Channel.CITIZEN or organisation is None:
         raise ValueError("an organisation's verification; the citizen's is start_own_check")
-    return _start(organisation, operator, api_key, full_name, mobile, purpose, channel, ip)
+    language = language or translation.get_language()
+    return _start(
+        organisation, operator, api_key, full_name, mobile, purpose, channel, ip, language
+    )
 
 
 # What the citizen sees of their own record: the status and their doses.
@@ -211,10 +228,20 @@ def start_own_check(*, full_name: str, mobile: str, ip: str | None) -> Verificat
     verification like any other, with no organisation and no purpose: the same uniform
     answer when nothing matches (no SMS), the same per-mobile limits and attempt rules. The
     client's address is limited too (OWN_CHECKS_PER_ADDRESS): the page is public."""
-    return _start(None, None, None, full_name, mobile, "", Verification.Channel.CITIZEN, ip)
+    return _start(
+        None,
+        None,
+        None,
+        full_name,
+        mobile,
+        "",
+        Verification.Channel.CITIZEN,
+        ip,
+        translation.get_language(),
+    )
 
 
-def _start(organisation, operator, api_key, full_name, mobile, purpose, channel, ip):
+def _start(organisation, operator, api_key, full_name, mobile, purpose, channel, ip, language):
     if not is_normalised(mobile):
         raise ValueError("a verification takes the 10-digit form of the mobile")
     allowance = _Allowance(
@@ -230,7 +257,16 @@ def _start(organisation, operator, api_key, full_name, mobile, purpose, channel,
             allowance.take_start()
         allowance.take_mobile(limits.keyed_hash(mobile))
         verification = _create(
-            organisation, operator, api_key, full_name, mobile, purpose, channel, ip, allowance
+            organisation,
+            operator,
+            api_key,
+            full_name,
+            mobile,
+            purpose,
+            channel,
+            ip,
+            allowance,
+            language,
         )
     except BaseException:
         allowance.give_back()
@@ -240,7 +276,9 @@ def _start(organisation, operator, api_key, full_name, mobile, purpose, channel,
     return verification
 
 
-def _create(organisation, operator, api_key, full_name, mobile, purpose, channel, ip, allowance):
+def _create(
+    organisation, operator, api_key, full_name, mobile, purpose, channel, ip, allowance, language
+):
     now = timezone.now()
     with transaction.atomic():
         if organisation is not None:
@@ -252,6 +290,9 @@ def _create(organisation, operator, api_key, full_name, mobile, purpose, channel
             scopes = OWN_CHECK_SCOPES
         matches = list(Beneficiary.objects.matching(full_name, mobile)[:2])
         beneficiary = matches[0] if len(matches) == 1 else None
+        blocked = Verification.Blocked.NO
+        if organisation is not None:
+            blocked = _blocked(beneficiary, organisation)
         verification = Verification(
             public_id=uuid.uuid4(),
             organisation=organisation,
@@ -261,16 +302,32 @@ def _create(organisation, operator, api_key, full_name, mobile, purpose, channel
             purpose=purpose,
             scopes=scopes,
             beneficiary=beneficiary,
+            blocked=blocked,
             mobile_masked=mask_mobile(mobile),
             ip=ip,
             created_at=now,
         )
-        verification.request_code(now, translation.get_language())
+        verification.request_code(now, language)
         verification.save()
         _remember_mobile(verification, limits.keyed_hash(mobile))
         # The same job, at the same point, whether or not anyone matched.
         queue_code(verification, allowance.mobile_keys())
     return verification
+
+
+def _blocked(beneficiary: Beneficiary | None, organisation: Organisation) -> str:
+    """Whether the citizen stopped this organisation from checking them: asked whether or
+    not anyone matched, so a match and a no-match do the same work."""
+    stopping = list(
+        CitizenRestriction.objects.stopping(
+            beneficiary.pk if beneficiary else None, organisation.pk
+        ).values_list("organisation_id", flat=True)[:2]
+    )
+    if not stopping:
+        return Verification.Blocked.NO
+    if None in stopping:
+        return Verification.Blocked.LOCK
+    return Verification.Blocked.ORGANISATION
 
 
 @dataclass
@@ -372,6 +429,7 @@ class Confirmation:
 _CLOSED = {
     Verification.State.VERIFIED: Refusal.ALREADY_USED,
     Verification.State.CANCELLED: Refusal.CANCELLED,
+    Verification.State.DECLINED: Refusal.DECLINED,
 }
 
 
@@ -382,12 +440,9 @@ def confirm_verification(verification: Verification, submitted_otp: str) -> Conf
     now = timezone.now()
     with transaction.atomic():
         v = Verification.objects.locked().get(pk=verification.pk)
-        if not v.is_waiting_for_code:
-            return Confirmation(ok=False, reason=_CLOSED.get(v.state, Refusal.FAILED))
-        if v.organisation is not None and not v.organisation.is_approved:
-            v.fail(Verification.FailureReason.ORGANISATION_NOT_APPROVED, now)
-            v.save()
-            return Confirmation(ok=False, reason=Refusal.ORGANISATION_NOT_APPROVED)
+        refused = _refuse_closed_or_unapproved(v, now)
+        if refused is not None:
+            return refused
         if v.is_expired(now):
             return Confirmation(
                 ok=False, reason=Refusal.OTP_EXPIRED, attempts_left=v.attempts_left
@@ -397,22 +452,93 @@ def confirm_verification(verification: Verification, submitted_otp: str) -> Conf
             v.save()
             reason = Refusal.TOO_MANY_ATTEMPTS if failed else Refusal.WRONG_OTP
             return Confirmation(ok=False, reason=reason, attempts_left=v.attempts_left)
+        return _verified(v, now)
 
-        v.mark_verified(now)
+
+def _refuse_closed_or_unapproved(v: Verification, now) -> "Confirmation | None":
+    if not v.is_waiting_for_code:
+        return Confirmation(ok=False, reason=_CLOSED.get(v.state, Refusal.FAILED))
+    if v.organisation is not None and not v.organisation.is_approved:
+        v.fail(Verification.FailureReason.ORGANISATION_NOT_APPROVED, now)
         v.save()
-        result = _build_result(v)
-        if v.is_own_check:
-            # A receipt proves what an organisation was told; the citizen told no one.
-            return Confirmation(ok=True, result=result)
-        result.receipt = receipts.sign(
-            receipts.receipt_claims(
-                organisation_id=str(v.organisation.public_id),
-                organisation_name=v.organisation.name,
-                result_fields=result.as_dict(),
-                issued_at=now,
-            )
-        )
+        return Confirmation(ok=False, reason=Refusal.ORGANISATION_NOT_APPROVED)
+    return None
+
+
+def _verified(v: Verification, now) -> Confirmation:
+    """The customer agreed (the right code, or their phone's Approve): the verification is
+    verified, the result built and signed, and the citizen's receipt SMS queued. Called with
+    the row locked."""
+    v.mark_verified(now)
+    v.save()
+    result = _build_result(v)
+    if v.is_own_check:
+        # A receipt proves what an organisation was told; the citizen told no one.
         return Confirmation(ok=True, result=result)
+    result.receipt = receipts.sign(
+        receipts.receipt_claims(
+            organisation_id=str(v.organisation.public_id),
+            organisation_name=v.organisation.name,
+            result_fields=result.as_dict(),
+            issued_at=now,
+        )
+    )
+    if settings.KYVS_RECEIPT_SMS:
+        queue_receipt(v)
+    return Confirmation(ok=True, result=result)
+
+
+def verification_for_link(token: str) -> Verification | None:
+    """The verification whose "approve on my phone" link carries `token`, if that link is
+    still one (made with the code now live); None for any other token."""
+    if not token or len(token) > 64:
+        return None
+    return (
+        Verification.objects.select_related("organisation")
+        .filter(approve_digest=Verification.approve_digest_of(token))
+        .first()
+    )
+
+
+def approve_by_link(token: str) -> Confirmation:
+    """The citizen's Approve on their own phone: as the right code would, for the one
+    verification the link was made for, once, while its code is valid."""
+    return _by_link(token, approve=True)
+
+
+def decline_by_link(token: str) -> Confirmation:
+    """The citizen's Decline on their own phone: the verification ends as declined."""
+    return _by_link(token, approve=False)
+
+
+def _by_link(token: str, *, approve: bool) -> Confirmation:
+    now = timezone.now()
+    found = verification_for_link(token)
+    if found is None:
+        return Confirmation(ok=False, reason=Refusal.NOT_PENDING)
+    with transaction.atomic():
+        v = Verification.objects.locked().get(pk=found.pk)
+        refused = _refuse_closed_or_unapproved(v, now)
+        if refused is not None:
+            return refused
+        if not v.approve_link_matches(token, now):
+            reason = Refusal.OTP_EXPIRED if v.is_expired(now) else Refusal.NOT_PENDING
+            return Confirmation(ok=False, reason=reason)
+        if approve:
+            return _verified(v, now)
+        v.decline(now)
+        v.save()
+        return Confirmation(ok=False, reason=Refusal.DECLINED)
+
+
+def decline_verification(verification: Verification) -> None:
+    """The customer declines on the shared screen: a verification still waiting for its
+    code ends as declined, matched or not. One that has ended already is left as it ended."""
+    with transaction.atomic():
+        v = Verification.objects.locked().get(pk=verification.pk)
+        if v.is_waiting_for_code:
+            v.decline(timezone.now())
+            v.save()
 
 
 def resend_otp(verification: Verification) -> Verification:
