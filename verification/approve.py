@@ -24,10 +24,12 @@ from verification.handoff import phone_approved_results
 @require_http_methods(["GET", "POST"])
 def approve(request: HttpRequest, token: str) -> HttpResponse:
     verification = services.verification_for_link(token)
+    if verification is not None:
+        # The page speaks the customer's language, even to say the link is spent.
+        translation.activate(verification.language)
+        request.LANGUAGE_CODE = verification.language
     if verification is None or not verification.is_waiting_for_code:
         return render(request, "verification/approve_gone.html", status=410)
-    translation.activate(verification.language)
-    request.LANGUAGE_CODE = verification.language
     if request.method == "POST":
         answer = request.POST.get("answer")
         if answer == "approve":
