@@ -17,7 +17,9 @@ from django.views.decorators.http import require_http_methods
 
 from providers.models import Scope
 from verification import services
+from verification.embed_outcome import back_end_results
 from verification.handoff import phone_approved_results
+from verification.models import Verification
 
 
 @never_cache
@@ -36,6 +38,12 @@ def approve(request: HttpRequest, token: str) -> HttpResponse:
             outcome = services.approve_by_link(token)
             if outcome.ok:
                 phone_approved_results().hold(outcome.result)
+                if verification.channel == Verification.Channel.EMBED and hasattr(
+                    verification, "embed_session"
+                ):
+                    # An embed session's back end fetches the result too, as after a
+                    # code typed in the frame.
+                    back_end_results().hold(outcome.result)
                 return render(request, "verification/approve_done.html", {"agreed": True})
         elif answer == "decline":
             services.decline_by_link(token)
