@@ -100,6 +100,13 @@ STARTS_PER_ACTOR = Limit(
     _("Too many verifications have been started from this account in a short time."),
     sliding=True,
 )
+OWN_CHECKS_PER_ADDRESS = Limit(
+    "own-checks",
+    "KYVS_OWN_CHECKS_PER_ADDRESS",
+    3600,
+    _("Too many checks have been started from this address."),
+    sliding=True,
+)
 # Sign-in failures: from browsers without a device cookie for the account typed, per account
 # name and per client address; from a browser with one, per device cookie only
 # (providers/device_cookies.py), so guessing from elsewhere never locks out the owner.
@@ -150,6 +157,7 @@ LIMITS = {
         OTPS_PER_MOBILE_PER_HOUR,
         OTPS_PER_MOBILE_PER_DAY,
         STARTS_PER_ACTOR,
+        OWN_CHECKS_PER_ADDRESS,
         LOGIN_FAILURES_PER_ACCOUNT,
         LOGIN_FAILURES_PER_IP,
         LOGIN_FAILURES_PER_DEVICE,

@@ -98,11 +98,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Ends a session whose account's role changed since it signed in (before anything asks
+    # that session for a second factor).
+    "providers.middleware.PrivilegeChangeMiddleware",
     "providers.middleware.TwoFactorMiddleware",
     "providers.middleware.OperatorIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # Ends a session whose account's role changed since it signed in.
-    "providers.middleware.PrivilegeChangeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Answers a view's rate-limit refusal (kyvs.limits) with a 429 or 503 page.
     "kyvs.views.LimitsMiddleware",
@@ -355,6 +356,8 @@ KYVS_OTPS_PER_MOBILE_PER_DAY = envint("KYVS_OTPS_PER_MOBILE_PER_DAY", "10", mini
 # Starts by one operator, or one API key, per window:
 KYVS_STARTS_PER_ACTOR = envint("KYVS_STARTS_PER_ACTOR", "30", minimum=1)
 KYVS_STARTS_WINDOW_SECONDS = envint("KYVS_STARTS_WINDOW_SECONDS", "600", minimum=1)
+# "My status" checks started from one client address per hour (the page is public):
+KYVS_OWN_CHECKS_PER_ADDRESS = envint("KYVS_OWN_CHECKS_PER_ADDRESS", "20", minimum=1)
 # Failed sign-ins per window: from browsers without a device cookie for the account, per
 # account name and per client IP; from a browser with one, per device cookie
 # (providers/device_cookies.py), which a successful sign-in gives for this many days.
@@ -444,6 +447,22 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": KYVS_LOG_LEVEL},
 }
+
+# After each verification that shared something, one SMS to the citizen: who, why, when,
+# what was shared, and "Not you? Report it".
+KYVS_RECEIPT_SMS = envbool("KYVS_RECEIPT_SMS", "true")
+# The portal's public address, for the links in SMS (they leave the request behind).
+KYVS_SITE_URL = envstr("KYVS_SITE_URL", "http://localhost:8000").rstrip("/")
+# The privacy notice (/privacy/), as India's Digital Personal Data Protection Act 2023 asks:
+# who runs this deployment (the data fiduciary) and its grievance officer.
+KYVS_DATA_FIDUCIARY_NAME = envstr("KYVS_DATA_FIDUCIARY_NAME", "")
+KYVS_GRIEVANCE_OFFICER_NAME = envstr("KYVS_GRIEVANCE_OFFICER_NAME", "")
+KYVS_GRIEVANCE_OFFICER_EMAIL = envstr("KYVS_GRIEVANCE_OFFICER_EMAIL", "")
+KYVS_GRIEVANCE_OFFICER_PHONE = envstr("KYVS_GRIEVANCE_OFFICER_PHONE", "")
+# The citizen's own side ("My status"): how long the signed-in state lasts without a
+# request, and how long a share card's link lives.
+KYVS_CITIZEN_IDLE_MINUTES = envint("KYVS_CITIZEN_IDLE_MINUTES", "10", minimum=1)
+KYVS_SHARE_VALID_DAYS = envint("KYVS_SHARE_VALID_DAYS", "90", minimum=1)
 
 # Verifications older than this are anonymised by `manage.py prune_verifications`.
 KYVS_RETENTION_DAYS = envint("KYVS_RETENTION_DAYS", "180", minimum=1)

@@ -5,6 +5,7 @@ database or the cache was out of reach (503, not 500: the same request will work
 import logging
 import sys
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
@@ -39,6 +40,30 @@ def outage_response(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(loader.render_to_string("503.html"), status=503)
     response["Retry-After"] = str(RETRY_AFTER)
     return response
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The front door: a citizen checks their own status; an organisation signs in or
+    applies. It says what KYVS is and is not."""
+    return render(request, "home.html")
+
+
+def privacy_notice(request: HttpRequest) -> HttpResponse:
+    """The privacy notice in the reader's language: who runs this deployment, what KYVS
+    processes and why, how long it keeps it, the citizen's rights and where each is used,
+    and the grievance officer (DPDP Act 2023, sections 5, 8(10) and 13)."""
+    return render(
+        request,
+        "privacy.html",
+        {
+            "fiduciary": settings.KYVS_DATA_FIDUCIARY_NAME,
+            "officer_name": settings.KYVS_GRIEVANCE_OFFICER_NAME,
+            "officer_email": settings.KYVS_GRIEVANCE_OFFICER_EMAIL,
+            "officer_phone": settings.KYVS_GRIEVANCE_OFFICER_PHONE,
+            "retention_days": settings.KYVS_RETENTION_DAYS,
+            "otp_minutes": max(settings.KYVS_OTP_TTL_SECONDS // 60, 1),
+        },
+    )
 
 
 @requires_csrf_token

@@ -4,6 +4,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.utils.translation import gettext as _
 
+from kyvs.http import is_sessionless
 from providers.access import two_factor_step
 from providers.sessions import privileges_changed
 
@@ -28,7 +29,7 @@ class TwoFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if getattr(view_func, "checks_two_factor_itself", False):
+        if getattr(view_func, "checks_two_factor_itself", False) or is_sessionless(view_func):
             return None
         if request.resolver_match.url_name in _OPEN_TO_UNVERIFIED:
             return None
@@ -46,25 +47,37 @@ class OperatorIdleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if is_sessionless(view_func):
+            return None
         user = request.user
         if user.is_authenticated:
             membership = getattr(user, "membership", None)
             if membership is not None and membership.role == membership.Role.OPERATOR:
                 request.session.set_expiry(settings.KYVS_OPERATOR_IDLE_MINUTES * 60)
-        return self.get_response(request)
+        return None
 
 
 class PrivilegeChangeMiddleware:
     """Ends a session whose account's rights changed since it signed in (a new role, another
     organisation, staff or superuser granted or taken away: providers/sessions.py), so that
     new rights come only with a new sign-in and its new session key. The request goes on
-    signed out, and the page says why. Goes after MessageMiddleware, to say it."""
+    signed out, and the page says why (messages are set up by then: every middleware's
+    request step runs before any view step). Goes before TwoFactorMiddleware, which would
+    otherwise ask the old session for a second factor first."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if is_sessionless(view_func):
+            return None
         if privileges_changed(request):
             logout(request)
             messages.info(request, _("Your role has changed. Please sign in again."))
-        return self.get_response(request)
+        return None

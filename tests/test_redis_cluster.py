@@ -117,7 +117,8 @@ def test_clearing_the_cache_empties_every_master():
 
 @on_a_cluster
 def test_a_rate_limit_counter_counts_on_the_master_that_owns_its_slot():
-    usages = [limits.consume("cluster-test", "actor-1", 2, 600) for _ in range(3)]
+    limit = limits.Limit("cluster-test", 2, 600, "Too many.")
+    usages = [limits.count(limit, "actor-1") for _ in range(3)]
     assert [u.count for u in usages] == [1, 2, 3]
     assert [u.exceeded for u in usages] == [False, False, True]
     stored_key = cache.make_key(usages[0].key)

@@ -20,6 +20,7 @@ ERRORS: dict[str, ApiError] = {
     "txn_closed": ApiError(
         409, "TXN0002", _("This transaction is closed (verified, failed or cancelled).")
     ),
+    "declined": ApiError(409, "TXN0003", _("The customer declined to share their status.")),
     "wrong_otp": ApiError(401, "USRAUT0014", _("That OTP is not right.")),
     "otp_expired": ApiError(401, "USRAUT0015", _("This OTP has expired. Ask for a new one.")),
     "too_many_attempts": ApiError(

@@ -27,6 +27,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
@@ -50,13 +51,29 @@ def queue_code(verification: Verification, allowance: list[str]) -> None:
     deliver_code.enqueue(verification.pk, verification.resends, allowance)
 
 
-def otp_sms_body(verification: Verification, code: str) -> str:
+# Channels with a screen that waits for the customer, where approving on one's own phone
+# (the link in the SMS) can stand in for typing the code.
+APPROVE_LINK_CHANNELS = {Verification.Channel.WEB, Verification.Channel.EMBED}
+
+
+def site_link(path: str) -> str:
+    """An absolute link to `path` on this portal (KYVS_SITE_URL), for an SMS."""
+    return settings.KYVS_SITE_URL + path
+
+
+def otp_sms_body(verification: Verification, code: str, approve_token: str = "") -> str:
     """The OTP SMS, in the verification's language: the code, who asks (by its name in SMS,
     providers/sms_names.py: short and approved, never the free text of its full name), why,
-    how long the code works."""
+    how long the code works, and, where a screen waits, the link to approve on one's own
+    phone; for the citizen's own check, that it is for their own check."""
     minutes = max(settings.KYVS_OTP_TTL_SECONDS // 60, 1)
     with translation.override(verification.language):
-        return _(
+        if verification.is_own_check:
+            return _(
+                "%(otp)s is your OTP to see your own vaccination status on KYVS. "
+                "Valid %(minutes)d minutes. Do not share it with anyone."
+            ) % {"otp": code, "minutes": minutes}
+        body = _(
             "%(otp)s is your OTP to share your vaccination status with %(organisation)s "
             "for %(purpose)s. Valid %(minutes)d minutes. Do not share it with anyone else."
         ) % {
@@ -65,6 +82,58 @@ def otp_sms_body(verification: Verification, code: str) -> str:
             "purpose": Purpose(verification.purpose).label,
             "minutes": minutes,
         }
+        if approve_token:
+            link = site_link(reverse("approve", args=[approve_token]))
+            body += " " + _("Or approve on your phone: %(link)s") % {"link": link}
+        return body
+
+
+def queue_receipt(verification: Verification) -> None:
+    """Enqueue the citizen's receipt SMS of a verification that shared something (call it
+    in the transaction that verified it)."""
+    deliver_receipt.enqueue(verification.pk)
+
+
+def receipt_sms_body(verification: Verification) -> str:
+    """The citizen's receipt, in the verification's language: who checked (by its name in
+    SMS), why, when, what they were shown, and where to report a check they did not agree
+    to."""
+    with translation.override(verification.language):
+        when = timezone.localtime(verification.finished_at).strftime("%d-%m-%Y %H:%M")
+        shown = {
+            "details": _("your status, vaccinations and details"),
+            "vaccinations": _("your status and vaccinations"),
+            "status": _("your vaccination status"),
+        }[verification.shared_level()]
+        return _(
+            "KYVS: %(organisation)s saw %(shown)s for %(purpose)s on %(when)s. "
+            "Not you? Report it: %(link)s"
+        ) % {
+            "organisation": verification.organisation.sms_name,
+            "shown": shown,
+            "purpose": Purpose(verification.purpose).label,
+            "when": when,
+            "link": site_link(reverse("citizen:my_status")),
+        }
+
+
+@task()
+def deliver_receipt(verification_pk: int) -> str:
+    """The job: the receipt SMS of one verified verification, once. A gateway refusal is
+    logged and not retried: the receipt is a courtesy, the verification is done."""
+    verification = (
+        Verification.objects.select_related("organisation", "beneficiary")
+        .filter(pk=verification_pk, state=Verification.State.VERIFIED)
+        .first()
+    )
+    if verification is None or not verification.reaches_the_citizen:
+        return "moot"
+    try:
+        send_sms(verification.beneficiary.mobile, receipt_sms_body(verification))
+    except SmsError as exc:
+        log.warning("receipt SMS not sent for verification #%s: %s", verification_pk, exc)
+        return "not sent"
+    return "sent"
 
 
 @task()
@@ -85,9 +154,13 @@ def deliver_code(verification_pk: int, resends: int, allowance: list[str]) -> st
         else:
             gave_up = False
             code = verification.issue_code(now)
+            approve_token = ""
+            if verification.channel in APPROVE_LINK_CHANNELS:
+                approve_token = verification.issue_approve_link()
             verification.save()
-            mobile = verification.beneficiary.mobile if verification.beneficiary else ""
-            body = otp_sms_body(verification, code) if mobile else ""
+            reaches = verification.reaches_the_citizen
+            mobile = verification.beneficiary.mobile if reaches else ""
+            body = otp_sms_body(verification, code, approve_token) if mobile else ""
     if gave_up:
         log.warning("SMS not sent for verification #%s: too late", verification_pk)
         limits.refund_keys(allowance)

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -44,7 +44,7 @@ from providers.models import Organisation, Purpose, Scope
 from verification import services
 from verification.embed_outcome import back_end_results, finished_message
 from verification.forms import OtpForm, StartForm
-from verification.handoff import ResultHandOff, SessionStore
+from verification.handoff import ResultHandOff, SessionStore, phone_approved_results
 from verification.models import EmbedSession, EmbedUrlRefused, Verification
 from verification.refusals import VerificationRefused
 from verification.responses import refusal_page
@@ -66,7 +66,8 @@ class Frame:
     session: EmbedSession | None = None
 
     def url(self, page: str, verification: Verification | None = None) -> str:
-        """The address of `page` (start, consent, resend, cancel, result) of this frame."""
+        """The address of `page` (start, consent, state, resend, cancel, decline, result) of
+        this frame."""
         if self.session is not None:
             return reverse(f"embed:session_{page}", args=[self.session.public_id])
         args = [self.organisation.public_id]
@@ -356,6 +357,8 @@ def _consent_context(frame: Frame, verification: Verification, form: OtpForm) ->
         else None,
         "resend_url": frame.url("resend", verification),
         "cancel_url": frame.url("cancel", verification),
+        "decline_url": frame.url("decline", verification),
+        "state_url": frame.url("state", verification),
     }
 
 
@@ -447,12 +450,35 @@ def _cancel(request: HttpRequest, frame: Frame, verification) -> HttpResponse:
     return redirect(frame.url("consent", verification))
 
 
+def _decline(request: HttpRequest, frame: Frame, verification) -> HttpResponse:
+    """The customer's "Decline": the verification ends as declined, matched or not; the
+    frame says so (and an embed session's tells its parent)."""
+    if verification is None:
+        return redirect(frame.url("start"))
+    services.decline_verification(verification)
+    return redirect(frame.url("consent", verification))
+
+
+def _state(request: HttpRequest, frame: Frame, verification) -> HttpResponse:
+    """Whether the citizen's screen in the frame should move on, as on the hosted page
+    (verification.views.state): polled by the consent page, so that an answer given on the
+    citizen's own phone shows in the frame by itself. JSON `{"waiting": bool, "next": url}`,
+    `next` empty while waiting."""
+    if verification is None or verification.is_waiting_for_code:
+        return JsonResponse({"waiting": verification is not None, "next": ""})
+    page = "result" if verification.state == Verification.State.VERIFIED else "consent"
+    return JsonResponse({"waiting": False, "next": frame.url(page, verification)})
+
+
 def _result(request: HttpRequest, frame: Frame, verification) -> HttpResponse:
-    """Shown once, as on the hosted page; an embed session's frame also hands the outcome,
+    """Shown once, as on the hosted page, whether the code was typed in the frame or the
+    citizen approved on their own phone; an embed session's frame also hands the outcome,
     status and receipt to its parent page."""
     if verification is None:
         return redirect(frame.url("start"))
     outcome = _results(request).collect(str(verification.public_id), once=True)
+    if outcome is None:
+        outcome = phone_approved_results().collect(str(verification.public_id), once=True)
     if outcome is None:
         return render(request, "embed/result_gone.html", {"frame": frame}, status=410)
     message = None
@@ -475,12 +501,16 @@ def _result(request: HttpRequest, frame: Frame, verification) -> HttpResponse:
 
 start = operator_frame(_start)
 consent = operator_frame(_consent)
+state = operator_frame(_state)
 resend = require_POST(operator_frame(_resend))
 cancel = require_POST(operator_frame(_cancel))
+decline = require_POST(operator_frame(_decline))
 result = operator_frame(_result)
 
 session_start = session_frame(_start)
 session_consent = session_frame(_consent)
+session_state = session_frame(_state)
 session_resend = require_POST(session_frame(_resend))
 session_cancel = require_POST(session_frame(_cancel))
+session_decline = require_POST(session_frame(_decline))
 session_result = session_frame(_result)

@@ -6,7 +6,7 @@ One message, built here, is posted by the frame to the page that framed it
 has to trust the browser and both say the same thing:
 
     {"type": "kyvs.verification.finished", "session_id", "txnId",
-     "outcome": "verified" | "failed" | "cancelled",
+     "outcome": "verified" | "failed" | "cancelled" | "declined",
      "vaccination_status": 0 | 1 | 2 | null, "receipt": "<JWS>" | null}
 
 Status and receipt are given only for a verified outcome, while its result is held
@@ -27,6 +27,7 @@ OUTCOMES = {
     Verification.State.VERIFIED: "verified",
     Verification.State.FAILED: "failed",
     Verification.State.CANCELLED: "cancelled",
+    Verification.State.DECLINED: "declined",
 }
 
 

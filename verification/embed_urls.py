@@ -19,8 +19,10 @@ urlpatterns = [
     path("s/<str:token>", embed.open_session, name="open"),
     path("session/<uuid:session_id>/", embed.session_start, name="session_start"),
     path("session/<uuid:session_id>/consent/", embed.session_consent, name="session_consent"),
+    path("session/<uuid:session_id>/state/", embed.session_state, name="session_state"),
     path("session/<uuid:session_id>/resend/", embed.session_resend, name="session_resend"),
     path("session/<uuid:session_id>/cancel/", embed.session_cancel, name="session_cancel"),
+    path("session/<uuid:session_id>/decline/", embed.session_decline, name="session_decline"),
     path("session/<uuid:session_id>/result/", embed.session_result, name="session_result"),
     # An operator's frame (no-code), pasted from the console.
     path("<uuid:organisation>/", embed.start, name="start"),
@@ -42,8 +44,10 @@ urlpatterns = [
     ),
     path("<uuid:organisation>/sign-out/", embed.sign_out, name="sign_out"),
     path("<uuid:organisation>/<uuid:public_id>/", embed.consent, name="consent"),
+    path("<uuid:organisation>/<uuid:public_id>/state/", embed.state, name="state"),
     path("<uuid:organisation>/<uuid:public_id>/resend/", embed.resend, name="resend"),
     path("<uuid:organisation>/<uuid:public_id>/cancel/", embed.cancel, name="cancel"),
+    path("<uuid:organisation>/<uuid:public_id>/decline/", embed.decline, name="decline"),
     path("<uuid:organisation>/<uuid:public_id>/result/", embed.result, name="result"),
 ]
 

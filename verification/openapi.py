@@ -154,7 +154,10 @@ def _document() -> dict:
                         "200": _ok("TokenResponse", "The OTP is right."),
                         "400": _error("The body is not valid", _BAD_BODY),
                         "404": _error("Unknown txnId", ["unknown_txn"]),
-                        "409": _error("The transaction is closed", ["txn_closed"]),
+                        "409": _error(
+                            "The transaction is closed, or the customer declined",
+                            ["txn_closed", "declined"],
+                        ),
                         "413": _error("The body is too large", ["body_too_large"]),
                     },
                     more_401=["wrong_otp", "otp_expired", "too_many_attempts"],
@@ -171,7 +174,10 @@ def _document() -> dict:
                         "200": _ok("TxnResponse", "A new OTP has been sent."),
                         "400": _error("The body is not valid", _BAD_BODY),
                         "404": _error("Unknown txnId", ["unknown_txn"]),
-                        "409": _error("The transaction is closed", ["txn_closed"]),
+                        "409": _error(
+                            "The transaction is closed, or the customer declined",
+                            ["txn_closed", "declined"],
+                        ),
                         "413": _error("The body is too large", ["body_too_large"]),
                         "429": _error(
                             "Too soon, or a rate limit refuses",

@@ -21,6 +21,7 @@ from tests.embed.helpers import (
     issue_key,
     path_of,
     register,
+    session_status,
 )
 from tests.factories import give_totp_device, make_member
 from verification.models import EmbedSession, Verification
@@ -201,6 +202,80 @@ def test_a_cancelled_session_tells_its_parent_cancelled(key, asha, sms_outbox):
         None,
     )
     assert target == ORIGIN
+
+
+# --- approve on the citizen's own phone -------------------------------------------------------
+
+
+def _approve_link(message) -> str:
+    return re.search(r"https?://[^/\s]+(/c/[A-Za-z0-9_\-]+)", message.body).group(1)
+
+
+def test_a_session_frame_follows_an_approval_on_the_phone_and_its_back_end_gets_the_result(
+    key, asha, sms_outbox
+):
+    body = create_session(key, full_name="Asha Patel", mobile_number="9876543210").json()
+    frame, consent = opened(body)
+    state_url = f"/embed/session/{body['session_id']}/state/"
+    assert f'data-poll-url="{state_url}"' in frame.get(consent).content.decode()
+    assert frame.get(state_url).json() == {"waiting": True, "next": ""}
+
+    Client().post(_approve_link(sms_outbox[-1]), {"answer": "approve"})
+
+    state = frame.get(state_url).json()
+    assert state == {"waiting": False, "next": f"/embed/session/{body['session_id']}/result/"}
+    result = frame.get(state["next"])
+    message, _target = message_of(result)
+    assert (message["outcome"], message["vaccination_status"]) == ("verified", 0)
+    assert frame.get(state["next"]).status_code == 410  # shown once
+    # The back end fetches the same result, however often, after the frame showed it.
+    for _ in range(2):
+        status = session_status(key, body["session_id"]).json()
+        assert (status["outcome"], status["vaccination_status"]) == ("verified", 0)
+        assert status["receipt"] == message["receipt"]
+
+
+def test_an_operators_frame_follows_an_approval_on_the_phone(
+    client, organisation, bob, asha, sms_outbox
+):
+    register(organisation, ORIGIN)
+    client.force_login(bob)
+    in_frame(client)
+    consent = client.post(
+        f"/embed/{organisation.public_id}/",
+        {"full_name": "Asha Patel", "mobile_number": "9876543210", "purpose": "travel"},
+    )["Location"]
+    assert client.get(consent + "state/").json() == {"waiting": True, "next": ""}
+    Client().post(_approve_link(sms_outbox[-1]), {"answer": "approve"})
+    state = client.get(consent + "state/").json()
+    assert state == {"waiting": False, "next": consent + "result/"}
+    assert "Status code 0 of 2" in client.get(state["next"]).content.decode()
+
+
+def test_a_decline_on_the_phone_ends_the_session_as_declined(key, asha, sms_outbox):
+    body = create_session(key, full_name="Asha Patel", mobile_number="9876543210").json()
+    frame, consent = opened(body)
+    Client().post(_approve_link(sms_outbox[-1]), {"answer": "decline"})
+    state = frame.get(f"/embed/session/{body['session_id']}/state/").json()
+    assert state == {"waiting": False, "next": consent}
+    message, _target = message_of(frame.get(consent))
+    assert message["outcome"] == "declined"
+
+
+def test_another_organisations_frame_cannot_read_the_state(
+    client, organisation, bob, charlie, asha, sms_outbox
+):
+    register(organisation, ORIGIN)
+    client.force_login(bob)
+    in_frame(client)
+    consent = client.post(
+        f"/embed/{organisation.public_id}/",
+        {"full_name": "Asha Patel", "mobile_number": "9876543210", "purpose": "travel"},
+    )["Location"]
+    stranger = Client()
+    stranger.force_login(charlie)
+    in_frame(stranger)
+    assert stranger.get(consent + "state/").status_code in (403, 404)
 
 
 # --- a match and no match look the same ------------------------------------------------------

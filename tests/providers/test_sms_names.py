@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from providers.models import Organisation
 from providers.sms_names import sms_name_from, validate_sms_name
+from tests.conftest import otp_from
 from tests.factories import make_organisation
 from tests.providers.helpers import apply
-from verification.services import start_verification
+from verification.services import confirm_verification, start_verification
 
 LONG_NAME = "Sahyatri Travels & Tours (Ahmedabad) Private Limited — since 1987"
 
@@ -124,23 +125,25 @@ def test_a_name_in_sms_another_organisation_has_is_refused(client):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("language", ["en", "gu", "hi"])
-def test_the_otp_sms_names_the_organisation_by_its_name_in_sms(
+def test_every_sms_names_the_organisation_by_its_name_in_sms(
     language, bob, organisation, asha, sms_outbox
 ):
     organisation.name = LONG_NAME
     organisation.sms_name = "Sahyatri Travels"
     organisation.save()
     with translation.override(language):
-        start_verification(
+        verification = start_verification(
             organisation=organisation,
             operator=bob,
             full_name=asha.name,
             mobile=asha.mobile,
             purpose="travel",
         )
-    [sms] = sms_outbox
-    assert "Sahyatri Travels" in sms.body
-    assert "Ahmedabad" not in sms.body and "Private" not in sms.body
+    assert confirm_verification(verification, otp_from(sms_outbox[0])).ok
+    otp_sms, receipt = sms_outbox
+    for sms in (otp_sms, receipt):
+        assert "Sahyatri Travels" in sms.body
+        assert "Ahmedabad" not in sms.body and "Private" not in sms.body
 
 
 # Organisations that existed before the name in SMS
