@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.forms import SetPasswordForm
@@ -19,7 +20,8 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome to KYVS. Your password is set."))
-        return redirect("home")
+        # Where a finished sign-in goes: "/" is now the public front door.
+        return redirect(settings.LOGIN_REDIRECT_URL)
     return render(
         request,
         "registration/invitation_accept.html",
