@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from kyvs.health import healthz
+from providers.views.accounts import home
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="verification:start"), name="home"),
+    path("", home, name="home"),
     path("accounts/", include("providers.account_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("verify/", include("verification.urls")),

@@ -11,7 +11,11 @@ def limit_refused_page(request: HttpRequest, refusal: RateLimited | CacheUnavail
     """429 with the limit's wait, or 503 when the cache that counts is down; Retry-After in
     seconds either way, read from the refusal itself."""
     if isinstance(refusal, RateLimited):
-        response = render(request, "429.html", {"minutes": refusal.minutes}, status=429)
+        # Back to where the person was: the form they sent (it answers GET with itself).
+        back = request.get_full_path() if request.method == "POST" else ""
+        response = render(
+            request, "429.html", {"minutes": refusal.minutes, "back": back}, status=429
+        )
     else:
         response = render(request, "503.html", status=503)
     response["Retry-After"] = str(refusal.retry_after)

@@ -4,11 +4,12 @@ for a person at a counter, and the OTP as the customer types it."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kyvs.forms import FocusFirstError
 from verification import otp as otps
 from verification.inputs import StartInput
 
 
-class StartForm(StartInput):
+class StartForm(FocusFirstError, StartInput):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         name, mobile, purpose = (self.fields[f] for f in ("full_name", "mobile_number", "purpose"))
@@ -19,7 +20,7 @@ class StartForm(StartInput):
         purpose.widget = forms.RadioSelect(choices=purpose.choices)
 
 
-class OtpForm(forms.Form):
+class OtpForm(FocusFirstError, forms.Form):
     otp = forms.CharField(
         label=_("One-time password (OTP)"),
         # Room for spaces and invisible marks around the six digits; parse_otp reads them.

@@ -9,6 +9,20 @@ from django.views.decorators.cache import never_cache
 from providers.tokens import user_for_invitation
 
 
+def home(request: HttpRequest) -> HttpResponse:
+    """Where "/" and a finished sign-in (LOGIN_REDIRECT_URL) lead: an organisation admin to
+    the console, a registry admin to the admin, everyone else to the verification form. A
+    second factor still owed is asked for first (providers.middleware.TwoFactorMiddleware),
+    then the person arrives here and is sent on."""
+    user = request.user
+    membership = getattr(user, "membership", None) if user.is_authenticated else None
+    if membership is not None and membership.is_admin:
+        return redirect("providers:console")
+    if membership is None and user.is_authenticated and user.is_staff:
+        return redirect("admin:index")
+    return redirect("verification:start")
+
+
 @never_cache
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     user = user_for_invitation(token)

@@ -82,7 +82,11 @@ def make_world(sms_outbox) -> World:
     old_key, _raw = ApiKey.issue(organisation, "Old kiosk", created_by=alice)
     old_key.revoke()
     now = timezone.now()
-    outcomes = [Verification.State.VERIFIED, Verification.State.FAILED, Verification.State.OTP_SENT]
+    outcomes = [
+        Verification.State.VERIFIED,
+        Verification.State.FAILED,
+        Verification.State.OTP_SENT,
+    ]
     for day in range(0, 30, 3):
         for n, outcome in enumerate(outcomes[: 1 + day % 3]):
             make_verification(
