@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from kyvs.admin_forms import LabelledInlineFormSet
 from kyvs.mobile import normalise_mobile
 from verification import registry
 from verification.models import Beneficiary, Dose, Vaccine, Verification
@@ -12,6 +13,7 @@ class VaccineAdmin(admin.ModelAdmin):
 
 
 class DoseInline(admin.TabularInline):
+    formset = LabelledInlineFormSet
     model = Dose
     extra = 0
 

@@ -144,7 +144,7 @@ def make_world(sms_outbox) -> World:
         pending=pending,
         receipt=receipt,
         invitation=make_invitation_token(carol_membership.user),
-        extra={"sms_outbox": sms_outbox},
+        extra={"sms_outbox": sms_outbox, "asha": asha},
     )
 
 
@@ -308,7 +308,17 @@ SCREENS = [
     Screen("admin authenticator apps", "registry_admin", "/admin/otp_totp/totpdevice/"),
     Screen("admin API keys", "registry_admin", "/admin/providers/apikey/"),
     Screen("admin verifications", "registry_admin", "/admin/verification/verification/"),
+    Screen(
+        "admin approve, from the application",
+        "registry_admin",
+        lambda w: f"/admin/providers/pendingapplication/{w.pending.pk}/decide/approve/",
+    ),
     Screen("admin beneficiaries", "registry_admin", "/admin/verification/beneficiary/"),
+    Screen(
+        "admin beneficiary",
+        "registry_admin",
+        lambda w: f"/admin/verification/beneficiary/{w.extra['asha'].pk}/change/",
+    ),
 ]
 
 
@@ -328,6 +338,24 @@ def _PlainClient():
     from django.test import Client
 
     return Client()
+
+
+# The innermost elements that reach, or whose text reaches, past the right edge of the
+# screen, for the report.
+WIDEST_ELEMENTS = """() => {
+  const edge = document.documentElement.clientWidth;
+  const right = (e) => {
+    const box = e.getBoundingClientRect();
+    return Math.max(box.right, box.left + e.scrollWidth);
+  };
+  const past = [...document.body.querySelectorAll("*")].filter((e) => right(e) > edge);
+  const innermost = past.filter((e) => !past.some((o) => o !== e && e.contains(o)));
+  return innermost.slice(0, 3).map((e) =>
+    e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
+    (e.className && typeof e.className === "string" ? "." + e.className.split(" ")[0] : "") +
+    " (" + Math.round(right(e)) + " px)"
+  );
+}"""
 
 
 def _faults(results: dict) -> list[str]:
@@ -391,7 +419,10 @@ def test_every_screen_passes_axe_and_fits_the_screen(
             if viewport is MOBILE:
                 wide = page.evaluate("document.documentElement.scrollWidth")
                 if wide > viewport["width"]:
-                    found.append(f"{wide} px wide on a {viewport['width']} px screen")
+                    found.append(
+                        f"{wide} px wide on a {viewport['width']} px screen, past its edge: "
+                        + ", ".join(page.evaluate(WIDEST_ELEMENTS))
+                    )
             if found:
                 faults[f"{screen.name} ({page.url})"] = found
             report.append(
