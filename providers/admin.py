@@ -181,7 +181,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("purposes asked for"))
     def purposes_asked_for(self, obj):
-        return ", ".join(obj.requested_purpose_labels()) or "—"
+        return ", ".join(str(label) for label in obj.requested_purpose_labels()) or "—"
 
     @admin.display(description=_("data asked for, and why"))
     def data_asked_for(self, obj):

@@ -16,7 +16,7 @@ def autofocused(form) -> list[str]:
     """The ids of the form's boxes that carry `autofocus`, in the page's order."""
     tags = re.findall(r"<(?:input|select|textarea)\b[^>]*>", str(form))
     return [
-        re.search(r'id="([^"]+)"', tag).group(1)
+        re.search(r'\sid="([^"]+)"', tag).group(1)
         for tag in tags
         if re.search(r"\bautofocus\b", tag)
     ]
