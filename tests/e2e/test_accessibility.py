@@ -78,7 +78,9 @@ def make_world(sms_outbox) -> World:
     carol_membership = organisation.invite("carol@sahyatri.example", "operator", invited_by=alice)
     dave = make_member(organisation, "dave")
     dave.membership.deactivate()
-    ApiKey.issue(organisation, "Booking system", scopes=["vaccinations"], created_by=alice)
+    booking, _raw = ApiKey.issue(
+        organisation, "Booking system", scopes=["vaccinations"], created_by=alice
+    )
     old_key, _raw = ApiKey.issue(organisation, "Old kiosk", created_by=alice)
     old_key.revoke()
     now = timezone.now()
@@ -87,11 +89,14 @@ def make_world(sms_outbox) -> World:
         Verification.State.FAILED,
         Verification.State.OTP_SENT,
     ]
+    verified = []
     for day in range(0, 30, 3):
         for n, outcome in enumerate(outcomes[: 1 + day % 3]):
-            make_verification(
+            verification = make_verification(
                 organisation, bob, outcome=outcome, started=now - timedelta(days=day, hours=n)
             )
+            if outcome == Verification.State.VERIFIED:
+                verified.append(verification)
     registry_admin = _registry_admin()
     pending = make_organisation(
         name="Navrang Cinemas",
@@ -144,7 +149,12 @@ def make_world(sms_outbox) -> World:
         pending=pending,
         receipt=receipt,
         invitation=make_invitation_token(carol_membership.user),
-        extra={"sms_outbox": sms_outbox, "asha": asha},
+        extra={
+            "sms_outbox": sms_outbox,
+            "asha": asha,
+            "booking_key": booking,
+            "verified": verified[0],
+        },
     )
 
 
@@ -239,6 +249,16 @@ def make_bob_an_admin(page, world):
     page.wait_for_load_state()
 
 
+def confirm(page, world):
+    page.locator("form.confirm-actions [type=submit]").click()
+    page.wait_for_load_state()
+
+
+def receipt_page(world) -> str:
+    verification_id = str(world.extra["verified"].public_id)
+    return f"/receipts/{verification_id}/?c={receipts.link_check(verification_id)}"
+
+
 def choose_approve_action(page, world):
     page.locator("input[name=_selected_action]").first.check()
     page.locator("select[name=action]").select_option("approve")
@@ -263,6 +283,8 @@ SCREENS = [
     Screen("receipt checker", "anyone", "/receipts/verify/"),
     Screen("receipt checker, a valid receipt", "anyone", None, check_the_receipt),
     Screen("receipt checker, a forged receipt", "anyone", None, check_a_forged_receipt),
+    Screen("receipt's page", "anyone", receipt_page),
+    Screen("receipt's page, a receipt checked", "anyone", None, check_the_receipt),
     Screen("API documentation", "anyone", "/api/docs/"),
     Screen("page not found", "anyone", "/no-such-page/"),
     # The operator, and the customer on the operator's screen
@@ -277,12 +299,24 @@ SCREENS = [
     Screen("second factor", "org_admin_before_code", "/accounts/two-factor/"),
     Screen("console", "org_admin", "/console/"),
     Screen("console, a change made", "org_admin", "/console/", make_bob_an_admin),
+    Screen(
+        "deactivate, confirm",
+        "org_admin",
+        lambda w: f"/console/members/{w.carol.membership.public_id}/deactivate/",
+    ),
+    Screen("console, an undo offered", "org_admin", None, confirm),
     Screen("invite a colleague", "org_admin", "/console/members/invite/"),
     Screen("invite a colleague, with errors", "org_admin", None, send_empty_form),
     Screen("verification history", "org_admin", "/console/history/"),
     Screen("verification history, bad dates", "org_admin", "/console/history/?date_from=x"),
     Screen("API keys", "org_admin", "/console/api-keys/"),
     Screen("API key created", "org_admin", None, create_an_api_key),
+    Screen(
+        "revoke, confirm",
+        "org_admin",
+        lambda w: f"/console/api-keys/{w.extra['booking_key'].public_id}/revoke/",
+    ),
+    Screen("API keys, an undo offered", "org_admin", None, confirm),
     Screen("two-factor sign-in settings", "org_admin", "/accounts/two-factor/setup/"),
     Screen("backup codes", "org_admin", "/accounts/two-factor/backup-codes/"),
     # The registry admin
