@@ -93,7 +93,7 @@ def test_a_rate_limited_page_answers_429_with_retry_after_and_a_page(rf):
     assert "wait 2 minutes" in response.content.decode()
 
 
-def test_the_wait_is_read_from_the_limit_that_refused(client):
+def test_the_wait_is_read_from_the_limit_that_refused(client, mid_hour):
     # Every sending of the apply form counts against a generous flood limit.
     for n in range(limits.APPLICATION_ATTEMPTS_PER_IP.count + 1):
         response = client.post("/providers/apply/", {"name": f"Try {n}"})

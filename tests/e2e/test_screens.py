@@ -90,7 +90,7 @@ def test_an_unknown_address_shows_the_products_404_page(live_server, page, scree
 
 
 def test_mistakes_on_the_apply_form_are_never_refused_and_a_429_leads_back_to_it(
-    live_server, page, screenshot
+    live_server, page, screenshot, mid_hour
 ):
     page.goto(f"{live_server.url}/providers/apply/")
     for _ in range(limits.APPLICATIONS_PER_IP.count + 1):

@@ -118,7 +118,7 @@ def test_applications_with_mistakes_do_not_count_against_the_limit(client):
 
 
 def test_accepted_applications_are_limited_per_client_address_and_nothing_typed_is_lost(
-    client,
+    client, mid_hour
 ):
     for n in range(5):
         assert client.post("/providers/apply/", nth_application(n)).status_code == 302
@@ -136,7 +136,9 @@ def test_accepted_applications_are_limited_per_client_address_and_nothing_typed_
     assert other.status_code == 302
 
 
-def test_an_application_lost_to_a_simultaneous_duplicate_gives_its_count_back(client, monkeypatch):
+def test_an_application_lost_to_a_simultaneous_duplicate_gives_its_count_back(
+    client, monkeypatch, mid_hour
+):
     from providers import services
 
     def duplicate(**fields):
@@ -152,7 +154,7 @@ def test_an_application_lost_to_a_simultaneous_duplicate_gives_its_count_back(cl
         assert client.post("/providers/apply/", nth_application(n)).status_code == 302
 
 
-def test_a_flood_of_sendings_is_refused_with_a_way_back_to_the_form(client):
+def test_a_flood_of_sendings_is_refused_with_a_way_back_to_the_form(client, mid_hour):
     from kyvs import limits
 
     for _ in range(limits.APPLICATION_ATTEMPTS_PER_IP.count):
