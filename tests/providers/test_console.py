@@ -308,3 +308,22 @@ def test_the_console_links_to_api_keys_when_they_exist(client, alice):
         assert reverse("providers:api_keys") in page
     except NoReverseMatch:
         assert "API keys" not in page
+
+
+def test_the_chart_is_drawn_for_a_phone_too_described_in_words_and_listed(
+    client, alice, bob, organisation
+):
+    record(organisation, bob, state="verified")
+    record(organisation, bob, state="failed", days_ago=3)
+    client.force_login(alice)
+
+    page = client.get("/console/").content.decode()
+
+    assert 'class="chart chart--wide"' in page and 'class="chart chart--narrow"' in page
+    assert page.count('aria-describedby="wide-desc"') == 1
+    today = timezone.localdate()
+    description = page.split('<desc id="narrow-desc">')[1].split("</desc>")[0]
+    assert "1 Verified, 1 Failed, 0 Cancelled, 0 OTP sent." in description
+    assert f"On {today.day} {today:%b}: 1." in description
+    table = page.split('class="chart-table"')[1].split("</details>")[0]
+    assert table.count('<tr><th scope="row">') == 2
