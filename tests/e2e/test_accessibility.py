@@ -2,7 +2,8 @@
 receipt, API-docs and registry-admin flows, in English, Gujarati and Hindi, at 1280 and at
 390 px wide, checked by axe-core (WCAG 2.2 AA and best practice) in a real Chromium.
 
-A page passes when axe finds no serious or critical violation and, on a phone, the page is
+A page passes when axe finds no serious or critical violation, no Gujarati or Devanagari
+text is drawn in a font without those letters (boxes, "tofu"), and, on a phone, the page is
 no wider than the screen. One test per language and width walks every screen in SCREENS,
 collects every fault, and fails once with all of them listed; the full axe results (every
 impact) are written to tests/e2e/screenshots/axe/<language>-<width>.json, and a screenshot
@@ -16,6 +17,7 @@ the operator's form to the result.
 """
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -392,6 +394,52 @@ WIDEST_ELEMENTS = """() => {
 }"""
 
 
+# A text in one of these scripts must be drawn with a font of that script (the machine has
+# none of its own: only the faces KYVS ships, static/fonts/), or it shows as boxes.
+SCRIPTS = {"Gujarati": re.compile("[\u0a80-\u0aff]"), "Devanagari": re.compile("[\u0900-\u097f]")}
+
+
+def _tofu(page) -> list[str]:
+    """Elements (and their ::before/::after headings from data-label) whose Gujarati or
+    Devanagari text Chromium draws with no font of that script, asked of Chromium itself
+    (CSS.getPlatformFontsForNode). Elements not drawn (hidden, a closed list's options)
+    use no font and are skipped."""
+    page.evaluate("document.fonts.ready.then(() => true)")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    found = []
+
+    def check(node_id: int, text: str, where: str):
+        for script, letters in SCRIPTS.items():
+            if not letters.search(text):
+                continue
+            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node_id})["fonts"]
+            names = [font["familyName"] for font in fonts]
+            if names and not any(script in name for name in names):
+                found.append(f"{where} {text.strip()[:40]!r} drawn in {', '.join(names)}")
+
+    def walk(node):
+        if node["nodeType"] == 1:
+            name = node["nodeName"].lower()
+            own_text = "".join(
+                child.get("nodeValue", "")
+                for child in node.get("children", [])
+                if child["nodeType"] == 3
+            )
+            check(node["nodeId"], own_text, name)
+            attributes = node.get("attributes", [])
+            label = dict(zip(attributes[::2], attributes[1::2], strict=False)).get("data-label")
+            for pseudo in node.get("pseudoElements", []):
+                check(pseudo["nodeId"], label or "", f"{name}::{pseudo.get('pseudoType')}")
+        for child in node.get("children", []):
+            walk(child)
+
+    walk(cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})["root"])
+    cdp.detach()
+    return [f"tofu: {where}" for where in found[:5]]
+
+
 def _faults(results: dict) -> list[str]:
     faults = []
     for violation in results["violations"]:
@@ -449,7 +497,7 @@ def test_every_screen_passes_axe_and_fits_the_screen(
             if screen.steps is not None:
                 screen.steps(page, world)
             results = axe.run(page).response
-            found = _faults(results)
+            found = _faults(results) + _tofu(page)
             if viewport is MOBILE:
                 wide = page.evaluate("document.documentElement.scrollWidth")
                 if wide > viewport["width"]:
