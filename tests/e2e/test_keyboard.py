@@ -47,6 +47,7 @@ def test_arrowing_through_the_languages_changes_nothing_until_change_is_pressed(
     expect(page.get_by_role("button", name="Change")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("html")).to_have_attribute("lang", "hi")
+    page.wait_for_load_state("load")
     assert len(loads) == 1
 
 
