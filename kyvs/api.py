@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from kyvs.outages import OUTAGES, RETRY_AFTER
+
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 8 * 1024
@@ -51,6 +53,9 @@ ERRORS: dict[str, ApiError] = {
         403, "APIKEY0003", _("Your organisation is not approved to verify customers at present.")
     ),
     "server_error": ApiError(500, "SRV0002", _("Something went wrong on our side.")),
+    "service_unavailable": ApiError(
+        503, "SRV0003", _("The service is not available just now. Try again shortly.")
+    ),
 }
 
 
@@ -72,6 +77,24 @@ class ApiProblem(Exception):
         return response
 
 
+def invalid_field(message: str) -> ApiProblem:
+    """400 `invalid_field`, with `message` saying which field and why ("name: why.")."""
+    return ApiProblem(ERRORS["invalid_field"], message)
+
+
+def string_field(data: dict, name: str, *, required: bool = True) -> str | None:
+    """`data[name]`, which must be a string; None when absent and not `required`.
+    invalid_field otherwise."""
+    if name not in data:
+        if required:
+            raise invalid_field(f"{name}: this field is required.")
+        return None
+    value = data[name]
+    if not isinstance(value, str):
+        raise invalid_field(f"{name}: must be a string.")
+    return value
+
+
 def api_view(*methods: str):
     """CSRF-exempt (an API key, not a cookie, authenticates), never cached, JSON for every
     answer, including the wrong method (405 with Allow) and our own failures (500)."""
@@ -88,6 +111,10 @@ def api_view(*methods: str):
                     return response
                 return view(request, *args, **kwargs)
             except ApiProblem as problem:
+                return problem.response()
+            except OUTAGES:
+                log.error("API request failed: the database or the cache is out of reach")
+                problem = ApiProblem(ERRORS["service_unavailable"], retry_after=RETRY_AFTER)
                 return problem.response()
             except Exception:
                 log.exception("API request failed: %s %s", request.method, request.path)

@@ -6,6 +6,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
+from django_otp import user_has_device
 
 from kyvs.api import ERRORS, ApiProblem
 from providers.models import ApiKey
@@ -54,6 +55,26 @@ def needs_two_factor(user) -> bool:
         return True
     membership = getattr(user, "membership", None)
     return membership is not None and membership.needs_two_factor
+
+
+def two_factor_step(user) -> str | None:
+    """What a signed-in `user` still owes before any page but the second factor's own:
+    "verify" (type a code from the device they have), "setup" (enrol one: they must have a
+    second factor, needs_two_factor, and have none yet) or None (nothing). Anyone who has
+    enrolled a device uses it, required or not. Read by providers.middleware and by pages
+    that sign people in themselves (the embeddable page, verification/embed.py)."""
+    if not user.is_authenticated or user.is_verified():
+        return None
+    if user_has_device(user):
+        return "verify"
+    return "setup" if needs_two_factor(user) else None
+
+
+def checks_two_factor_itself(view):
+    """Marks a view that sends people to its own second-factor pages (by two_factor_step),
+    so that providers.middleware.TwoFactorMiddleware leaves it alone."""
+    view.checks_two_factor_itself = True
+    return view
 
 
 def api_key_required(view):

@@ -8,6 +8,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from kyvs.admin_forms import LabelledInlineFormSet
+from kyvs.audit import AuditedModelAdmin
 from providers.admin_site import KyvsAdminSite
 from providers.forms import ApproveForm, ReasonForm
 from providers.models import (
@@ -76,6 +77,7 @@ def _decide(modeladmin, request, queryset, title, form_class, decide, initial=No
             except DecisionRefused as refusal:
                 modeladmin.message_user(request, refusal.message, messages.ERROR)
             else:
+                modeladmin.record(request, organisation, str(title))
                 done += 1
         if done:
             modeladmin.message_user(
@@ -152,7 +154,7 @@ DECISIONS = {"approve": approve, "reject": reject, "suspend": suspend, "reinstat
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(AuditedModelAdmin):
     list_display = ["name", "kind", "sector", "state", "indian_state", "daily_quota", "created_at"]
     list_filter = ["state", "kind", "sector", "indian_state"]
     search_fields = ["name", "=registration_number", "contact_email"]
@@ -161,11 +163,11 @@ class OrganisationAdmin(admin.ModelAdmin):
     actions = [suspend, reinstate]
     # The state changes only through the decisions, so that every change is a recorded
     # decision the organisation is told about.
-    readonly_fields = ["public_id", "state", "created_at", *APPLICATION_FIELDS]
+    readonly_fields = ["public_id", "state", "created_at", "embed_origins", *APPLICATION_FIELDS]
     fieldsets = [
         (None, {"fields": ["name", "kind", "state", "public_id", "created_at"]}),
         (_("Granted"), {"fields": GRANTED_FIELDS}),
-        (_("Security"), {"fields": ["require_operator_two_factor"]}),
+        (_("Security"), {"fields": ["require_operator_two_factor", "embed_origins"]}),
         (_("Application"), {"fields": APPLICATION_FIELDS}),
     ]
     inlines = [DecisionInline, MembershipInline]
@@ -269,7 +271,7 @@ class PendingApplicationAdmin(OrganisationAdmin):
 
 
 @admin.register(OrganisationDecision)
-class OrganisationDecisionAdmin(admin.ModelAdmin):
+class OrganisationDecisionAdmin(AuditedModelAdmin):
     list_display = ["decided_at", "organisation", "action", "decided_by", "reason"]
     list_filter = ["action"]
     search_fields = ["organisation__name"]
@@ -286,7 +288,7 @@ class OrganisationDecisionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedModelAdmin):
     list_display = ["user", "organisation", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__username", "organisation__name"]
@@ -295,7 +297,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(BackupCodeDevice)
-class BackupCodeDeviceAdmin(admin.ModelAdmin):
+class BackupCodeDeviceAdmin(AuditedModelAdmin):
     """Registry admins can see how many codes someone has left, and delete the set."""
 
     list_display = ["user", "remaining", "confirmed"]
@@ -308,7 +310,7 @@ class BackupCodeDeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(AuditedModelAdmin):
     """Keys are made in the console or with `create_api_key`, where the key can be shown
     once; here a registry admin finds a key by the prefix seen in a log, and revokes it."""
 
@@ -344,4 +346,5 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for api_key in queryset:
             api_key.revoke()
+            self.record(request, api_key, "Revoked")
         self.message_user(request, _("Revoked."), messages.SUCCESS)

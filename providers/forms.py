@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
@@ -6,6 +7,7 @@ from kyvs.forms import FocusFirstError, IndianMobileField
 from kyvs.text import plain_digits
 from providers import registration
 from providers.models import Membership, Organisation, Purpose, Scope
+from providers.origins import parse_origins
 
 
 class ApplicationForm(FocusFirstError, forms.Form):
@@ -199,6 +201,25 @@ class InviteForm(FocusFirstError, forms.Form):
         if user.is_active and user.has_usable_password():
             raise forms.ValidationError(_("This person is already a member."))
         return email
+
+
+class EmbedOriginsForm(FocusFirstError, forms.Form):
+    origins = forms.CharField(
+        label=_("Your website's origins"),
+        required=False,
+        help_text=_(
+            "One a line, such as https://booking.example.com (https only; no path). Only "
+            "pages from these origins can show the KYVS frame. Leave empty to allow none."
+        ),
+        widget=forms.Textarea(
+            attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off", "inputmode": "url"}
+        ),
+    )
+
+    def clean_origins(self) -> list[str]:
+        return parse_origins(
+            self.cleaned_data["origins"].splitlines(), allow_loopback_http=settings.DEBUG
+        )
 
 
 class RoleForm(forms.Form):

@@ -14,6 +14,7 @@ from django_otp.models import Device, ThrottlingMixin
 
 from kyvs.fields import ChoiceListField, IndianMobileModelField
 from providers import emails
+from providers.origins import parse_origins
 from providers.registration import IndianState, RegistrationKind
 
 
@@ -52,6 +53,11 @@ class OrganisationQuerySet(models.QuerySet):
 
 def _midnight(moment):
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def start_of_today():
+    """Midnight today in TIME_ZONE (Indian Standard Time): when daily counts begin."""
+    return _midnight(timezone.localtime())
 
 
 class DecisionRefused(Exception):
@@ -134,6 +140,13 @@ class Organisation(models.Model):
         default=False,
         help_text=_("Its operators must enrol an authenticator app and use it to sign in."),
     )
+    # Where its own website may frame KYVS's embeddable page (providers/origins.py).
+    embed_origins = models.JSONField(
+        _("origins allowed to embed KYVS"),
+        default=list,
+        blank=True,
+        help_text=_("Origins of its own website, such as https://booking.example.com."),
+    )
 
     objects = OrganisationQuerySet.as_manager()
 
@@ -159,7 +172,7 @@ class Organisation(models.Model):
     def started_today(self) -> int:
         """Verifications started since midnight, Indian Standard Time (TIME_ZONE): what the
         daily quota counts."""
-        return self.verifications.filter(created_at__gte=_midnight(timezone.localtime())).count()
+        return self.verifications.filter(created_at__gte=start_of_today()).count()
 
     def seconds_until_quota_resets(self) -> int:
         """Whole seconds until the next midnight (TIME_ZONE), when the quota starts again."""
@@ -183,6 +196,15 @@ class Organisation(models.Model):
 
     def purpose_choices(self) -> list[tuple[str, str]]:
         return [(p.value, p.label) for p in Purpose if p.value in self.purposes]
+
+    def set_embed_origins(self, origins) -> list[str]:
+        """Replace the origins that may frame the embeddable page with `origins` (strings, as
+        typed), checked and normalised by providers.origins.parse_origins (http on loopback
+        only in DEBUG); ValidationError naming each bad one, and nothing saved. Returns the
+        list saved."""
+        self.embed_origins = parse_origins(origins, allow_loopback_http=settings.DEBUG)
+        self.save(update_fields=["embed_origins"])
+        return self.embed_origins
 
     def admin_emails(self) -> list[str]:
         """Where news about the account goes: its active admins and the official address."""

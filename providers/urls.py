@@ -1,6 +1,6 @@
 from django.urls import path
 
-from providers.views import api_keys, apply, console
+from providers.views import api_keys, apply, console, embed
 
 app_name = "providers"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("console/history/", console.history, name="history"),
     path("console/history.csv", console.history_csv, name="history_csv"),
     path("console/api-keys/", api_keys.api_keys, name="api_keys"),
+    path("console/embed/", embed.embed_origins, name="embed"),
     path(
         "console/api-keys/<uuid:public_id>/revoke/",
         api_keys.revoke_api_key,

@@ -89,6 +89,7 @@ def make_verification(
         mobile_masked="••••••3210",
         created_at=started,
     )
+    verification.request_code(started, "en")
     verification.issue_code(started)
     end = {
         Verification.State.VERIFIED: verification.mark_verified,

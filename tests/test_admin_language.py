@@ -1,5 +1,5 @@
-"""The registry admin in Gujarati and Hindi: Django's own admin words in both (kyvs/locale),
-KYVS's fonts, and a language switch on every admin page."""
+"""The registry admin in Gujarati and Hindi: Django's own admin words in both
+(admin_i18n/locale), KYVS's fonts, and a language switch on every admin page."""
 
 import gettext
 from pathlib import Path

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.db import OperationalError, ProgrammingError
 from django.template import loader
 from django.test import RequestFactory, override_settings
 from django.utils import translation
@@ -143,3 +144,45 @@ def test_the_api_never_gets_an_html_429_page(api_key_client, asha, sms_outbox):
 @pytest.fixture
 def api_key_client(organisation):
     return ApiClient(issue_key(organisation))
+
+
+# --- 503: the database or the cache out of reach ------------------------------------------
+
+
+def test_a_database_outage_answers_503_with_retry_after_and_a_page_that_needs_no_database(
+    client, monkeypatch, settings
+):
+    settings.DEBUG_PROPAGATE_EXCEPTIONS = False
+    client.raise_request_exception = False
+
+    def out_of_reach(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("verification.views.render", out_of_reach)
+    client.force_login(make_member(make_organisation(), "operator7"))
+    response = client.get("/verify/")
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert "Not available just now" in response.content.decode()
+
+
+def test_a_database_outage_in_the_api_answers_503_in_the_apis_format(api_key_client, monkeypatch):
+    def out_of_reach(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("verification.services.start_verification", out_of_reach)
+    response = api_key_client.generate("Asha Patel", "9876543210")
+    assert response.status_code == 503
+    assert json.loads(response.content)["errorCode"] == "SRV0003"
+    assert int(response["Retry-After"]) > 0
+
+
+def test_a_bug_in_the_database_layer_is_still_a_500(client, monkeypatch):
+    client.raise_request_exception = False
+
+    def bug(*args, **kwargs):
+        raise ProgrammingError("no such column")
+
+    monkeypatch.setattr("verification.views.render", bug)
+    client.force_login(make_member(make_organisation(), "operator8"))
+    assert client.get("/verify/").status_code == 500

@@ -114,11 +114,11 @@ def parse_po(path: Path) -> list[Entry]:
 
 
 # The project's catalogs, and the Django admin's words for the registry's staff (Django has
-# no Gujarati admin catalogue and gaps in its Hindi one), which Django finds as the `kyvs`
-# app's own catalogue.
+# no Gujarati admin catalogue and gaps in its Hindi one), which Django finds as the
+# `admin_i18n` app's own catalogue.
 CATALOG_DIRS = {
     "project": Path(settings.LOCALE_PATHS[0]),
-    "admin": Path(apps.get_app_config("kyvs").path) / "locale",
+    "admin": Path(apps.get_app_config("admin_i18n").path) / "locale",
 }
 CATALOGS = [(catalog, language) for catalog in CATALOG_DIRS for language in LANGUAGES]
 

@@ -9,15 +9,13 @@ verification/services.py (the same ones the web flow calls) and answers JSON. Er
 """
 
 import uuid
-from functools import wraps
 
 from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, JsonResponse
 
-from kyvs.api import ApiProblem, api_view, json_body
+from kyvs.api import ApiProblem, api_view, invalid_field, string_field
 from kyvs.http import client_ip
-from providers.access import api_key_required
 from providers.models import Purpose
 from verification import otp as otps
 from verification import services
@@ -26,7 +24,7 @@ from verification.handoff import CacheStore, ResultHandOff
 from verification.inputs import StartInput
 from verification.models import Verification
 from verification.openapi import openapi_document
-from verification.responses import refusal_problem
+from verification.responses import api_endpoint
 
 _TOKEN_SALT = "kyvs.verification.api.status-token"  # noqa: S105 (a namespace, not a secret)
 
@@ -38,46 +36,12 @@ def _results() -> ResultHandOff:
     return ResultHandOff(CacheStore(), settings.KYVS_API_TOKEN_TTL_SECONDS)
 
 
-def _endpoint(method: str, *, body: bool):
-    """A verification endpoint: kyvs.api.api_view for `method`, an API key
-    (providers.access), the JSON body parsed once when `body` (passed as `data`), and a
-    VerificationRefused from the domain answered as the API's error for it."""
-
-    def decorator(view):
-        @wraps(view)
-        def answering_refusals(request: HttpRequest, *args, **kwargs):
-            try:
-                return view(request, *args, **kwargs)
-            except services.VerificationRefused as refused:
-                raise refusal_problem(refused) from None
-
-        parsed = json_body(answering_refusals) if body else answering_refusals
-        return api_view(method)(api_key_required(parsed))
-
-    return decorator
-
-
-def _invalid(message: str) -> ApiProblem:
-    return ApiProblem(ERRORS["invalid_field"], message)
-
-
-def _string(data: dict, name: str, *, required: bool = True) -> str | None:
-    if name not in data:
-        if required:
-            raise _invalid(f"{name}: this field is required.")
-        return None
-    value = data[name]
-    if not isinstance(value, str):
-        raise _invalid(f"{name}: must be a string.")
-    return value
-
-
 def _txn_id(data: dict) -> uuid.UUID:
-    raw = _string(data, "txnId")
+    raw = string_field(data, "txnId")
     try:
         return uuid.UUID(raw.strip())
     except ValueError:
-        raise _invalid("txnId: must be a UUID.") from None
+        raise invalid_field("txnId: must be a UUID.") from None
 
 
 def _verification_of(request: HttpRequest, txn_id: uuid.UUID) -> Verification:
@@ -95,11 +59,11 @@ def _verification_of(request: HttpRequest, txn_id: uuid.UUID) -> Verification:
     return verification
 
 
-@_endpoint("POST", body=True)
+@api_endpoint("POST", body=True)
 def generate_otp(request: HttpRequest, data: dict) -> JsonResponse:
-    full_name = _string(data, "full_name")
-    mobile = _string(data, "mobile_number")
-    purpose = _string(data, "purpose", required=False)
+    full_name = string_field(data, "full_name")
+    mobile = string_field(data, "mobile_number")
+    purpose = string_field(data, "purpose", required=False)
     if purpose is None:
         choices = request.organisation.purpose_choices()
         purpose = choices[0][0] if choices else Purpose.TRAVEL
@@ -109,7 +73,7 @@ def generate_otp(request: HttpRequest, data: dict) -> JsonResponse:
         purposes=Purpose.choices,
     )
     if not start.is_valid():
-        raise _invalid(start.first_error())
+        raise invalid_field(start.first_error())
     verification = services.start_verification(
         organisation=request.organisation,
         api_key=request.api_key,
@@ -120,12 +84,12 @@ def generate_otp(request: HttpRequest, data: dict) -> JsonResponse:
     return JsonResponse({"txnId": str(verification.public_id)})
 
 
-@_endpoint("POST", body=True)
+@api_endpoint("POST", body=True)
 def confirm_otp(request: HttpRequest, data: dict) -> JsonResponse:
-    code = otps.parse_otp(_string(data, "otp"))
+    code = otps.parse_otp(string_field(data, "otp"))
     txn_id = _txn_id(data)
     if code is None:
-        raise _invalid("otp: must be the SHA-256 (hex) of the 6-digit OTP, or the OTP.")
+        raise invalid_field("otp: must be the SHA-256 (hex) of the 6-digit OTP, or the OTP.")
     verification = _verification_of(request, txn_id)
     outcome = services.confirm_verification(verification, code)
     if not outcome.ok:
@@ -138,14 +102,14 @@ def confirm_otp(request: HttpRequest, data: dict) -> JsonResponse:
     return JsonResponse({"token": token})
 
 
-@_endpoint("POST", body=True)
+@api_endpoint("POST", body=True)
 def resend_otp(request: HttpRequest, data: dict) -> JsonResponse:
     verification = _verification_of(request, _txn_id(data))
     services.resend_otp(verification)
     return JsonResponse({"txnId": str(verification.public_id)})
 
 
-@_endpoint("GET", body=False)
+@api_endpoint("GET", body=False)
 def status(request: HttpRequest) -> JsonResponse:
     """The result behind a token from confirmOTP, for the same organisation's API keys,
     while the token lives."""

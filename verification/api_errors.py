@@ -20,6 +20,7 @@ ERRORS: dict[str, ApiError] = {
     "txn_closed": ApiError(
         409, "TXN0002", _("This transaction is closed (verified, failed or cancelled).")
     ),
+    "declined": ApiError(409, "TXN0003", _("The customer declined to share their status.")),
     "wrong_otp": ApiError(401, "USRAUT0014", _("That OTP is not right.")),
     "otp_expired": ApiError(401, "USRAUT0015", _("This OTP has expired. Ask for a new one.")),
     "too_many_attempts": ApiError(
@@ -38,4 +39,13 @@ ERRORS: dict[str, ApiError] = {
     ),
     "resend_too_soon": ApiError(429, "RATE0003", _("A new OTP cannot be sent yet.")),
     "unavailable": ApiError(503, "SRV0001", _("The service cannot send OTPs just now.")),
+    # Embed sessions (verification/embed_api.py).
+    "origin_not_registered": ApiError(
+        403,
+        "EMBED0001",
+        _("This origin is not registered for your organisation's embedded page."),
+    ),
+    "unknown_embed_session": ApiError(
+        404, "EMBED0002", _("No embed session made with this API key has this id.")
+    ),
 }

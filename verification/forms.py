@@ -2,6 +2,8 @@
 for a person at a counter, and the OTP as the customer types it."""
 
 from django import forms
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from kyvs.forms import FocusFirstError
@@ -10,8 +12,17 @@ from verification.inputs import StartInput
 
 
 class StartForm(FocusFirstError, StartInput):
+    """The operator's form: the start input, and the customer's language (the SMS and the
+    customer's screen speak it; the operator's own comes back with the next customer)."""
+
+    # Optional: a form without it (the embedded page's) speaks the screen's language.
+    language = forms.ChoiceField(
+        label=_("Customer's language"), choices=settings.LANGUAGES, required=False
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["language"].initial = translation.get_language()
         name, mobile, purpose = (self.fields[f] for f in ("full_name", "mobile_number", "purpose"))
         name.help_text = _("As registered for vaccination.")
         name.widget.attrs.update({"autocomplete": "off", "autofocus": True})

@@ -13,7 +13,7 @@ from datetime import datetime
 from django.core.cache import cache
 from django.utils import timezone
 
-from kyvs.limits import CACHE_ERRORS
+from kyvs.outages import CACHE_ERRORS
 from verification.refusals import Refusal, VerificationRefused
 from verification.services import Result
 
@@ -39,23 +39,30 @@ class SessionStore:
 
 class CacheStore:
     """The shared cache: any app server can pick the result up; the cache's own expiry
-    deletes it with the lifetime. A cache that does not answer is UNAVAILABLE."""
+    deletes it with the lifetime. A cache that does not answer is UNAVAILABLE.
+
+    `namespace` keeps apart two hand-offs of the same verification's result that end at
+    different times: the shared screen collects a phone-approved result once, while an
+    embed session's back end may fetch the same result again for minutes."""
+
+    def __init__(self, namespace: str = ""):
+        self.prefix = f"{namespace}." if namespace else ""
 
     def put(self, key: str, value: dict, timeout: int) -> None:
         try:
-            cache.set(key, value, timeout)
+            cache.set(self.prefix + key, value, timeout)
         except CACHE_ERRORS:
             raise VerificationRefused(Refusal.UNAVAILABLE) from None
 
     def get(self, key: str) -> dict | None:
         try:
-            return cache.get(key)
+            return cache.get(self.prefix + key)
         except CACHE_ERRORS:
             raise VerificationRefused(Refusal.UNAVAILABLE) from None
 
     def delete(self, key: str) -> None:
         try:
-            cache.delete(key)
+            cache.delete(self.prefix + key)
         except CACHE_ERRORS:
             raise VerificationRefused(Refusal.UNAVAILABLE) from None
 
@@ -89,3 +96,12 @@ class ResultHandOff:
         if age.total_seconds() > self.lifetime:
             return None
         return Result(**held["result"])
+
+
+def phone_approved_results() -> ResultHandOff:
+    """A result the citizen approved on their own phone (verification/approve.py) waits in
+    the shared cache, where the shared screen that started it picks it up, once, within
+    KYVS_RESULT_PICKUP_SECONDS."""
+    from django.conf import settings
+
+    return ResultHandOff(CacheStore("phone"), settings.KYVS_RESULT_PICKUP_SECONDS)

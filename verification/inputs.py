@@ -32,14 +32,25 @@ class FullNameField(forms.CharField):
             raise forms.ValidationError(self.error_messages["blank"], code="blank")
 
 
-class StartInput(forms.Form):
-    """full_name, mobile_number (cleaned to 10 digits), purpose (one of `purposes`)."""
+class PersonInput(forms.Form):
+    """full_name, mobile_number (cleaned to 10 digits): who is to be checked. The citizen's
+    own check ("My status") asks for this alone."""
 
     full_name = FullNameField(label=_("Customer's full name"))
     mobile_number = IndianMobileField(
         label=_("Registered mobile number"),
         error_messages={"required": _("Enter the customer's registered mobile number.")},
     )
+
+    def first_error(self) -> str:
+        """'field: message' of the first error, for answers that name one problem."""
+        name, errors = next(iter(self.errors.items()))
+        return f"{name}: {errors[0]}"
+
+
+class StartInput(PersonInput):
+    """full_name, mobile_number (cleaned to 10 digits), purpose (one of `purposes`)."""
+
     purpose = forms.ChoiceField(
         label=_("Purpose"), error_messages={"required": _("Choose why you are asking.")}
     )
@@ -51,15 +62,14 @@ class StartInput(forms.Form):
             self.fields["purpose"].initial = purposes[0][0]
 
     def start_arguments(self) -> dict:
-        """The cleaned input as services.start_verification's keyword arguments."""
+        """The cleaned input as services.start_verification's keyword arguments (with the
+        customer's `language` when the form asks for it)."""
         data = self.cleaned_data
-        return {
+        arguments = {
             "full_name": data["full_name"],
             "mobile": data["mobile_number"],
             "purpose": data["purpose"],
         }
-
-    def first_error(self) -> str:
-        """'field: message' of the first error, for answers that name one problem."""
-        name, errors = next(iter(self.errors.items()))
-        return f"{name}: {errors[0]}"
+        if data.get("language"):
+            arguments["language"] = data["language"]
+        return arguments

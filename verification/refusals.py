@@ -34,6 +34,7 @@ class Refusal(StrEnum):
     ALREADY_USED = "already_used"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    DECLINED = "declined"
 
     @property
     def api_error(self) -> ApiError:
@@ -93,6 +94,7 @@ _FACTS = {
     Refusal.ALREADY_USED: ("txn_closed", _("This verification has already been completed.")),
     Refusal.FAILED: ("txn_closed", _("This verification has been stopped; please start again.")),
     Refusal.CANCELLED: ("txn_closed", _("This verification was cancelled.")),
+    Refusal.DECLINED: ("declined", _("The customer declined to share their status.")),
 }
 
 

@@ -5,8 +5,9 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -17,7 +18,7 @@ from providers.access import member_required
 from providers.models import Scope
 from verification import services
 from verification.forms import OtpForm, StartForm
-from verification.handoff import ResultHandOff, SessionStore
+from verification.handoff import ResultHandOff, SessionStore, phone_approved_results
 from verification.models import Verification
 from verification.responses import refusal_page
 
@@ -61,7 +62,10 @@ def start(request: HttpRequest) -> HttpResponse:
             form.add_error(None, refusal.message)
         else:
             request.session[_OPERATOR_LANGUAGE] = translation.get_language()
-            return redirect("verification:consent", public_id=verification.public_id)
+            response = redirect("verification:consent", public_id=verification.public_id)
+            # The customer's screen opens in the customer's language, as their SMS is.
+            _set_language_cookie(response, form.cleaned_data["language"])
+            return response
     context = {
         "form": form,
         "organisation": organisation,
@@ -72,15 +76,19 @@ def start(request: HttpRequest) -> HttpResponse:
     else:
         response = render(request, "verification/start.html", context)
     if restored:
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            restored,
-            max_age=settings.LANGUAGE_COOKIE_AGE,
-            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-            secure=settings.LANGUAGE_COOKIE_SECURE,
-            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        )
+        _set_language_cookie(response, restored)
     return response
+
+
+def _set_language_cookie(response: HttpResponse, language: str) -> None:
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+    )
 
 
 def _restore_operator_language(request: HttpRequest) -> str | None:
@@ -161,6 +169,33 @@ def cancel(request: HttpRequest, public_id) -> HttpResponse:
     return redirect("verification:start")
 
 
+@require_POST
+@member_required
+def decline(request: HttpRequest, public_id) -> HttpResponse:
+    """The customer's "Decline" on the shared screen: the same for a match and a no-match."""
+    verification = _verification_of(request, public_id)
+    services.decline_verification(verification)
+    return redirect("verification:consent", public_id=verification.public_id)
+
+
+@never_cache
+@member_required
+def state(request: HttpRequest, public_id) -> JsonResponse:
+    """Whether the customer's screen should move on: polled by the consent page (static
+    js/kyvs.js) so that an answer given on the citizen's own phone shows within a second or
+    two. `next` is where to go: the result when verified, else the consent page (which shows
+    how it ended)."""
+    verification = _verification_of(request, public_id)
+    waiting = verification.is_waiting_for_code
+    if waiting:
+        next_url = ""
+    elif verification.state == Verification.State.VERIFIED:
+        next_url = reverse("verification:result", args=[verification.public_id])
+    else:
+        next_url = reverse("verification:consent", args=[verification.public_id])
+    return JsonResponse({"waiting": waiting, "next": next_url})
+
+
 @never_cache
 @member_required
 def result(request: HttpRequest, public_id) -> HttpResponse:
@@ -168,6 +203,8 @@ def result(request: HttpRequest, public_id) -> HttpResponse:
     or opening the address again shows nothing of the customer."""
     verification = _verification_of(request, public_id)
     outcome = _results(request).collect(str(verification.public_id), once=True)
+    if outcome is None:
+        outcome = phone_approved_results().collect(str(verification.public_id), once=True)
     if outcome is None:
         return render(request, "verification/result_gone.html", status=410)
     return render(

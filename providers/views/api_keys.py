@@ -5,7 +5,9 @@ within the admin's own organisation, so another organisation's key is a 404.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,10 +16,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from kyvs import limits
 from kyvs.forms import FocusFirstError
 from providers.access import admin_required
-from providers.models import ApiKey, Scope
+from providers.models import ApiKey, Scope, start_of_today
 from providers.views import undo
+from verification.models import Verification
 
 
 class ApiKeyForm(FocusFirstError, forms.Form):
@@ -49,16 +53,42 @@ class ApiKeyForm(FocusFirstError, forms.Form):
         return name
 
 
+def _usage(organisation) -> dict:
+    """Per live key: verifications started today, and where its STARTS_PER_ACTOR limit
+    stands (kyvs.limits.Standing; None when the cache cannot say)."""
+    today = dict(
+        Verification.objects.for_organisation(organisation)
+        .started_since(start_of_today())
+        .exclude(api_key=None)
+        .values_list("api_key")
+        .annotate(n=Count("id"))
+    )
+    usage = {}
+    for key in organisation.api_keys.active():
+        try:
+            starts = limits.peek(limits.STARTS_PER_ACTOR, limits.actor_ident(api_key_pk=key.pk))
+        except limits.CacheUnavailable:
+            starts = None
+        usage[key.pk] = {"today": today.get(key.pk, 0), "starts": starts}
+    return usage
+
+
 def _page(request: HttpRequest, form: ApiKeyForm, *, new_key=None, raw_key="", status=200):
     organisation = request.organisation
+    keys = list(organisation.api_keys.select_related("created_by"))
+    usage = _usage(organisation)
+    for key in keys:
+        key.usage = usage.get(key.pk)
     return render(
         request,
         "providers/api_keys_created.html" if raw_key else "providers/api_keys.html",
         {
             "organisation": organisation,
             "form": form,
-            "keys": organisation.api_keys.select_related("created_by"),
+            "keys": keys,
             "scope_labels": dict(Scope.choices),
+            "starts_window_minutes": settings.KYVS_STARTS_WINDOW_SECONDS // 60,
+            "daily_quota": organisation.daily_quota,
             "new_key": new_key,
             "raw_key": raw_key,
             "section": "api_keys",

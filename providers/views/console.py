@@ -1,7 +1,6 @@
 import csv
 from datetime import datetime, time, timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
@@ -18,7 +17,6 @@ from providers import charts, emails
 from providers.access import admin_required
 from providers.forms import HistoryFilterForm, InviteForm, RoleForm
 from providers.models import Membership, Purpose, Scope
-from providers.tokens import make_invitation_token
 from providers.views import undo
 from verification.models import Verification
 
@@ -104,10 +102,7 @@ def invite(request: HttpRequest) -> HttpResponse:
             membership = organisation.invite(
                 form.cleaned_data["email"], form.cleaned_data["role"], invited_by=request.user
             )
-            link = request.build_absolute_uri(
-                reverse("invitation", args=[make_invitation_token(membership.user)])
-            )
-            emails.send_invitation(membership, link, settings.KYVS_INVITE_MAX_AGE_HOURS)
+            emails.send_invitation(membership, request.build_absolute_uri("/"))
             messages.success(
                 request,
                 _("Invitation sent to %(email)s.") % {"email": membership.user.email},

@@ -122,7 +122,9 @@ def _throttled_until(devices):
 
 @never_cache
 @login_required
-def verify(request: HttpRequest) -> HttpResponse:
+def verify(
+    request: HttpRequest, template_name: str = "registration/two_factor_verify.html"
+) -> HttpResponse:
     """The second step of signing in: a code from the app, or one backup code.
 
     A wrong code counts once against the person: against the one device it can be for
@@ -173,7 +175,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             form.add_error("code", _("That code is not right, or was used already."))
     response = render(
         request,
-        "registration/two_factor_verify.html",
+        template_name,
         {"form": form, "next": _next_url(request)},
         status=status if status != 200 else (422 if form.errors else 200),
     )

@@ -1,6 +1,8 @@
-"""Every screen, for every person: each page of the operator, customer, console, apply,
-receipt, API-docs and registry-admin flows, in English, Gujarati and Hindi, at 1280 and at
-390 px wide, checked by axe-core (WCAG 2.2 AA and best practice) in a real Chromium.
+"""Every screen, for every person: each page of the operator, customer, embed, citizen
+(front door, My status, share card, who checked me, approve on the phone, privacy notice),
+console, apply, receipt, API-docs and registry-admin flows, in English, Gujarati and
+Hindi, at 1280 and at 390 px wide, checked by axe-core (WCAG 2.2 AA and best practice) in
+a real Chromium.
 
 A page passes when axe finds no serious or critical violation, no Gujarati or Devanagari
 text is drawn in a font without those letters (boxes, "tofu"), and, on a phone, the page is
@@ -99,6 +101,8 @@ def make_world(sms_outbox) -> World:
             )
             if outcome == Verification.State.VERIFIED:
                 verified.append(verification)
+    organisation.embed_origins = ["https://desk.sahyatri.example"]
+    organisation.save(update_fields=["embed_origins"])
     registry_admin = _registry_admin()
     pending = make_organisation(
         name="Navrang Cinemas",
@@ -174,11 +178,16 @@ def _registry_admin():
 class Visitor:
     user: Callable[[World], object] | None
     second_factor_done: bool = True
+    # The embed's frames read a session cookie of their own (kyvs/framing.py).
+    cookie: str = settings.SESSION_COOKIE_NAME
 
 
 VISITORS = {
     "anyone": Visitor(None),
+    "citizen": Visitor(None),  # on their own phone, signed in to My status by the steps
+    "phone": Visitor(None),  # the citizen's phone, opening the link in the OTP SMS
     "operator": Visitor(lambda w: w.bob),
+    "operator_in_frame": Visitor(lambda w: w.bob, cookie="kyvs_embed_session"),
     "org_admin": Visitor(lambda w: w.alice),
     "org_admin_before_code": Visitor(lambda w: w.alice, second_factor_done=False),
     "registry_admin": Visitor(lambda w: w.registry_admin),
@@ -268,6 +277,64 @@ def choose_approve_action(page, world):
     page.wait_for_load_state()
 
 
+def start_own_check(page, world):
+    page.locator("input[name=full_name]").fill("Asha Patel")
+    page.locator("input[name=mobile_number]").fill("9876543210")
+    page.locator("main form.form [type=submit]").click()
+    page.locator("input[name=otp]").wait_for()
+
+
+def type_own_code(page, world):
+    page.locator("input[name=otp]").fill(otp_from(world.extra["sms_outbox"][-1]))
+    page.locator("form.otp-form [type=submit]").click()
+    page.locator(".badge").wait_for()
+
+
+def make_a_card(page, world):
+    page.locator("form[action$='/shares/'] [type=submit]").click()
+    link = page.locator("#share-link")
+    link.wait_for()
+    world.extra["share_path"] = "/" + link.input_value().split("://", 1)[1].split("/", 1)[1]
+
+
+def lock_my_status(page, world):
+    page.locator("form[action$='/lock/'] [type=submit]").click()
+    page.locator(".lock-panel--locked").wait_for()
+
+
+def open_a_report(page, world):
+    page.locator(".checks__actions a[href*='/report/']").first.click()
+    page.locator("textarea").wait_for()
+
+
+def approve_link(world) -> str:
+    """A fresh verification of Asha's at bob's counter, and the approve link its SMS
+    carries (the path only: the SMS names KYVS_SITE_URL)."""
+    from verification import services
+
+    services.start_verification(
+        organisation=world.organisation,
+        operator=world.bob,
+        full_name="Asha Patel",
+        mobile="9876543210",
+        purpose="travel",
+    )
+    body = world.extra["sms_outbox"][-1].body
+    world.extra["approve_path"] = re.search(r"https?://[^/\s]+(/c/[A-Za-z0-9_-]+)", body).group(1)
+    return world.extra["approve_path"]
+
+
+def decline_on_the_phone(page, world):
+    page.locator("button[value=decline]").click()
+    page.wait_for_load_state()
+
+
+def embed_frame(world) -> str:
+    """The operator's frame, in the sweep's language: the frame keeps a language cookie of
+    its own (it lives in another site's page), chosen by `?lang=`."""
+    return f"/embed/{world.organisation.public_id}/?lang={world.extra['language']}"
+
+
 def organisation_change(model: str, attr: str):
     return lambda w: f"/admin/providers/{model}/{getattr(w, attr).pk}/change/"
 
@@ -297,6 +364,27 @@ SCREENS = [
     Screen("result and receipt", "operator", None, type_right_code),
     Screen("result, gone", "operator", None, reload),
     Screen("two-factor enrolment", "operator", "/accounts/two-factor/setup/"),
+    # The embed's operator frame (opened at the top here; framed, it looks the same)
+    Screen("embed, operator's form", "operator_in_frame", embed_frame),
+    Screen("embed, operator's form with errors", "operator_in_frame", None, send_empty_form),
+    Screen("embed, customer's consent", "operator_in_frame", embed_frame, start_for_asha),
+    Screen("embed, result", "operator_in_frame", None, type_right_code),
+    # The citizen's phone, opening the link in the OTP SMS
+    Screen("approve on the phone", "phone", approve_link),
+    Screen("approve on the phone, declined", "phone", None, decline_on_the_phone),
+    Screen("approve link, spent", "phone", lambda w: w.extra["approve_path"]),
+    # The citizen, on their own phone
+    Screen("front door", "anyone", "/"),
+    Screen("privacy notice", "anyone", "/privacy/"),
+    Screen("my status, start", "citizen", "/my-status/"),
+    Screen("my status, start with errors", "citizen", None, send_empty_form),
+    Screen("my status, the code", "citizen", None, start_own_check),
+    Screen("my status", "citizen", None, type_own_code),
+    Screen("my status, a card made", "citizen", None, make_a_card),
+    Screen("a share card's page, as anyone sees it", "anyone", lambda w: w.extra["share_path"]),
+    Screen("who checked me", "citizen", "/my-status/history/"),
+    Screen("report a check", "citizen", None, open_a_report),
+    Screen("who checked me, locked", "citizen", "/my-status/history/", lock_my_status),
     # The organisation admin
     Screen("second factor", "org_admin_before_code", "/accounts/two-factor/"),
     Screen("console", "org_admin", "/console/"),
@@ -458,6 +546,7 @@ def test_every_screen_passes_axe_and_fits_the_screen(
     live_server, browser, sms_outbox, language, width
 ):
     world = make_world(sms_outbox)
+    world.extra["language"] = language
     viewport = WIDTHS[width]
     folder = SCREENSHOTS / "axe" / f"{language}-{width}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -483,7 +572,7 @@ def test_every_screen_passes_axe_and_fits_the_screen(
                 if session:
                     cookies.append(
                         {
-                            "name": settings.SESSION_COOKIE_NAME,
+                            "name": VISITORS[screen.visitor].cookie,
                             "value": session,
                             "url": live_server.url,
                         }

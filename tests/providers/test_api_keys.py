@@ -228,3 +228,20 @@ def test_create_api_key_refuses_an_unknown_organisation(db):
 
     with pytest.raises(CommandError, match="No organisation is named"):
         call_command("create_api_key", "Sahyatri", "--name", "X")
+
+
+def test_the_keys_page_shows_each_keys_use_today_and_its_starts_left(
+    client, alice, organisation, asha, sms_outbox, settings
+):
+    settings.KYVS_STARTS_PER_ACTOR = 30
+    _key, raw = ApiKey.issue(organisation, "Booking system")
+    ApiKey.issue(organisation, "Kiosk")
+    api = ApiClient(raw)
+    api.generate("Asha Patel", "9876543210")
+    api.generate("Asha Patel", "9876543210")
+    client.force_login(alice)
+    page = client.get("/console/api-keys/").content.decode()
+    assert "2 verifications today" in page
+    assert "28 of 30 starts left in any 10 minutes" in page
+    assert "0 verifications today" in page
+    assert "30 of 30 starts left" in page

@@ -177,7 +177,9 @@ def test_a_registry_admin_lands_on_the_admin(client, registry_admin):
     sign_in(client, "registry")
     device = TOTPDevice.objects.get(user=registry_admin)
     after_code = client.post(f"{VERIFY}?next=/", {"code": totp_now(device)})
-    assert client.get(after_code["Location"])["Location"] == "/admin/"
+    # "/" is the citizens' front door; a signed-in person is sent on to their own start.
+    landed = client.get(after_code["Location"], follow=True).redirect_chain[-1][0]
+    assert landed == "/admin/"
 
 
 def test_the_console_button_shows_only_once_the_second_factor_is_done(client, alice):
@@ -189,3 +191,15 @@ def test_the_console_button_shows_only_once_the_second_factor_is_done(client, al
     client.post(VERIFY, {"code": totp_now(device)})
 
     assert 'href="/console/"' in client.get("/verify/").content.decode()
+
+
+def test_the_front_door_sends_a_signed_in_operator_on_to_the_form(client, bob):
+    client.force_login(bob)
+    landed = client.get("/", follow=True).redirect_chain[-1][0]
+    assert landed == "/verify/"
+
+
+def test_the_front_door_shows_itself_to_anyone_not_signed_in(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Check my own status" in response.content.decode()

@@ -411,7 +411,7 @@ def test_an_expired_otp_answers_401_with_its_own_code(api, asha, sms_outbox, set
 def test_an_otp_works_once(api, asha, sms_outbox):
     txn_id, _token, _ = verify_via_api(api, sms_outbox)
 
-    assert_error(api.confirm(txn_id, sha256(otp_from(sms_outbox[-1]))), 409, "TXN0002")
+    assert_error(api.confirm(txn_id, sha256(otp_from(sms_outbox[0]))), 409, "TXN0002")
 
 
 def test_resend_waits_then_sends_a_new_code_that_replaces_the_old(api, asha, sms_outbox, settings):

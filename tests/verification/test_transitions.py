@@ -33,15 +33,18 @@ def test_ending_voids_the_code(organisation, bob):
     assert verification.otp_hash == ""
 
 
-def test_a_new_code_replaces_the_old_one(organisation, bob):
+def test_asking_for_a_new_code_voids_the_old_one_until_the_worker_makes_it(organisation, bob):
     now = timezone.now()
     verification = make_verification(organisation, bob, started=now)
-    verification.beneficiary_id = None
     old = verification.otp_hash
-    code = verification.resend_code(now + timedelta(seconds=31))
-    assert verification.otp_hash != old
+    verification.request_resend(now + timedelta(seconds=31), "gu")
+    assert verification.otp_hash == ""
+    assert (verification.resends, verification.language) == (1, "gu")
+    assert verification.awaits_delivery(resends=1)
+    assert not verification.awaits_delivery(resends=0)
+    code = verification.issue_code(now + timedelta(seconds=32))
+    assert verification.otp_hash not in ("", old)
     assert verification.otp_hash == otp.hash_otp(code, str(verification.public_id))
-    assert verification.resends == 1
 
 
 def test_the_last_wrong_code_allowed_fails_the_verification(organisation, bob, settings):
