@@ -31,3 +31,22 @@ class IndianMobileField(forms.CharField):
             return normalise_mobile(value)
         except InvalidMobile:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class FocusFirstError:
+    """A form mixin: once the form has errors, the first field in error (in the fields'
+    order, which is the order the page shows them) takes the `autofocus`, and no other
+    field keeps one. So after a refused submission the cursor, and a screen reader, land on
+    what needs correcting rather than on the form's first box. Errors added by a view after
+    validation (`add_error`) move the focus too; errors of the whole form leave it alone."""
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        first = next((name for name in self.fields if name in self._errors), None)
+        if first is None:
+            return
+        for name, form_field in self.fields.items():
+            if name == first:
+                form_field.widget.attrs["autofocus"] = True
+            else:
+                form_field.widget.attrs.pop("autofocus", None)

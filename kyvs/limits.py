@@ -144,8 +144,17 @@ LOGIN_FAILURES_PER_DEVICE = Limit(
     "KYVS_LOGIN_WINDOW_SECONDS",
     _("Too many failed sign-in attempts."),
 )
+# Applying is public. Only applications accepted count against an address's few an hour,
+# so a person who needs several tries to fill the form in is never refused for them; every
+# sending of the form counts against a generous flood limit instead.
 APPLICATIONS_PER_IP = Limit(
     "apply", 5, 3600, _("Too many applications have been sent from this address.")
+)
+APPLICATION_ATTEMPTS_PER_IP = Limit(
+    "apply-attempts",
+    60,
+    3600,
+    _("The application form has been sent too often from this address."),
 )
 SECOND_FACTOR_TRIES_PER_USER = Limit(
     "two-factor", 10, 900, _("Too many wrong codes have been typed for this account.")
@@ -164,6 +173,7 @@ LIMITS = {
         PASSWORD_RESETS_PER_ADDRESS,
         PASSWORD_RESETS_PER_IP,
         APPLICATIONS_PER_IP,
+        APPLICATION_ATTEMPTS_PER_IP,
         SECOND_FACTOR_TRIES_PER_USER,
     )
 }

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "kyvs",
+    "admin_i18n",
     "providers",
     "verification",
 ]
@@ -222,7 +223,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "verification:start"
+# A finished sign-in leads each person to their own start: the console, the admin or the
+# form (providers.views.accounts.signed_in_home).
+LOGIN_REDIRECT_URL = "signed_in_home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"

@@ -7,7 +7,7 @@ import sys
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
 
@@ -24,7 +24,11 @@ def limit_refused_page(request: HttpRequest, refusal: RateLimited | CacheUnavail
     """429 with the limit's wait, or 503 when the cache that counts is down; Retry-After in
     seconds either way, read from the refusal itself."""
     if isinstance(refusal, RateLimited):
-        response = render(request, "429.html", {"minutes": refusal.minutes}, status=429)
+        # Back to where the person was: the form they sent (it answers GET with itself).
+        back = request.get_full_path() if request.method == "POST" else ""
+        response = render(
+            request, "429.html", {"minutes": refusal.minutes, "back": back}, status=429
+        )
     else:
         response = HttpResponse(loader.render_to_string("503.html"), status=503)
     response["Retry-After"] = str(refusal.retry_after)
@@ -44,7 +48,10 @@ def outage_response(request: HttpRequest) -> HttpResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     """The front door: a citizen checks their own status; an organisation signs in or
-    applies. It says what KYVS is and is not."""
+    applies. It says what KYVS is and is not. A signed-in member or registry admin goes on
+    to their own start page (the console, the admin or the form) instead."""
+    if request.user.is_authenticated:
+        return redirect("signed_in_home")
     return render(request, "home.html")
 
 

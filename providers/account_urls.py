@@ -14,6 +14,7 @@ from providers.views.login import LoginView
 urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("home/", accounts.signed_in_home, name="signed_in_home"),
     path("two-factor/", two_factor.verify, name="two_factor_verify"),
     path("two-factor/setup/", two_factor.setup, name="two_factor_setup"),
     path("two-factor/backup-codes/", two_factor.backup_codes, name="two_factor_backup_codes"),

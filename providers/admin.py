@@ -1,7 +1,13 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from kyvs.admin_forms import LabelledInlineFormSet
 from kyvs.audit import AuditedModelAdmin
 from providers.admin_site import KyvsAdminSite
 from providers.forms import ApproveForm, ReasonForm
@@ -22,6 +28,7 @@ admin.site.__class__ = KyvsAdminSite
 
 
 class MembershipInline(admin.TabularInline):
+    formset = LabelledInlineFormSet
     model = Membership
     fk_name = "organisation"
     extra = 0
@@ -50,11 +57,12 @@ APPLICATION_FIELDS = [
     "contact_name",
     "contact_email",
     "contact_mobile",
-    "requested_purposes",
-    "requested_scopes",
-    "scope_reasons",
+    # The lists the applicant chose, in words (the stored JSON would show ["travel"]).
+    "purposes_asked_for",
+    "data_asked_for",
     "terms_accepted_at",
 ]
+GRANTED_FIELDS = ["sms_name", "scopes", "purposes", "daily_quota"]
 
 
 def _decide(modeladmin, request, queryset, title, form_class, decide, initial=None):
@@ -141,28 +149,108 @@ reject = _reason_action("reject", _("Reject"), _("Reject… (with a reason)"))
 suspend = _reason_action("suspend", _("Suspend"), _("Suspend… (with a reason)"))
 reinstate = _reason_action("reinstate", _("Reinstate"), _("Reinstate… (with a reason)"))
 
+# Every decision, by the action's name: what the buttons on an organisation's own page
+# call, and which state each may be taken from (OrganisationDecision.RULES).
+DECISIONS = {"approve": approve, "reject": reject, "suspend": suspend, "reinstate": reinstate}
+
 
 @admin.register(Organisation)
 class OrganisationAdmin(AuditedModelAdmin):
     list_display = ["name", "kind", "sector", "state", "indian_state", "daily_quota", "created_at"]
     list_filter = ["state", "kind", "sector", "indian_state"]
     search_fields = ["name", "=registration_number", "contact_email"]
-    actions = [approve, reject, suspend, reinstate]
-    # The state changes only through the actions, so that every change is a recorded
+    # Approving and rejecting are for applications (the review queue, PendingApplication);
+    # here, the decisions about organisations already decided on.
+    actions = [suspend, reinstate]
+    # The state changes only through the decisions, so that every change is a recorded
     # decision the organisation is told about.
     readonly_fields = ["public_id", "state", "created_at", "embed_origins", *APPLICATION_FIELDS]
     fieldsets = [
         (None, {"fields": ["name", "kind", "state", "public_id", "created_at"]}),
-        (_("Granted"), {"fields": ["sms_name", "scopes", "purposes", "daily_quota"]}),
+        (_("Granted"), {"fields": GRANTED_FIELDS}),
         (_("Security"), {"fields": ["require_operator_two_factor", "embed_origins"]}),
         (_("Application"), {"fields": APPLICATION_FIELDS}),
     ]
     inlines = [DecisionInline, MembershipInline]
+    change_form_template = "admin/providers/organisation_change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        """What is granted is granted by approving (with its own form): on an organisation
+        that is not approved, the granted boxes are shown, not offered for editing."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is None or not obj.is_approved:
+            fields += GRANTED_FIELDS
+        return fields
+
+    @admin.display(description=_("purposes asked for"))
+    def purposes_asked_for(self, obj):
+        return ", ".join(str(label) for label in obj.requested_purpose_labels()) or "—"
+
+    @admin.display(description=_("data asked for, and why"))
+    def data_asked_for(self, obj):
+        reasons = obj.scope_reason_labels()
+        if not reasons:
+            return _("The vaccination status only")
+        return format_html_join(
+            "", "<p><strong>{}</strong>: “{}”</p>", ((str(s), r) for s, r in reasons)
+        )
+
+    def decisions_open(self, obj) -> list[tuple[str, str]]:
+        """(action name, button label) of each decision that can be taken on `obj` now."""
+        labels = {
+            "approve": _("Approve…"),
+            "reject": _("Reject…"),
+            "suspend": _("Suspend…"),
+            "reinstate": _("Reinstate…"),
+        }
+        return [
+            (name, labels[name])
+            for name, rule in OrganisationDecision.RULES.items()
+            if obj.state in rule["from"]
+        ]
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/decide/<str:action>/",
+                self.admin_site.admin_view(self.decide_view),
+                name="{}_{}_decide".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request, object_id, action):
+        """A decision taken from the organisation's own page: the same form and the same
+        model method as the list's action, for this one organisation. Only a decision its
+        state allows is found (404 otherwise)."""
+        organisation = self.get_object(request, object_id)
+        if organisation is None or action not in dict(self.decisions_open(organisation)):
+            raise Http404("no such decision here")
+        if not self.has_change_permission(request, organisation):
+            raise PermissionDenied
+        queryset = self.get_queryset(request).filter(pk=organisation.pk)
+        answer = DECISIONS[action](self, request, queryset)
+        if answer is not None:
+            return answer
+        # Decided: to the organisation's page (a decided application has left the queue).
+        return redirect(reverse("admin:providers_organisation_change", args=[organisation.pk]))
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if obj is not None:
+            info = self.opts.app_label, self.opts.model_name
+            context["decisions"] = [
+                (reverse("admin:{}_{}_decide".format(*info), args=[obj.pk, name]), label)
+                for name, label in self.decisions_open(obj)
+            ]
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
 
 @admin.register(PendingApplication)
 class PendingApplicationAdmin(OrganisationAdmin):
-    """The review queue: oldest first, the application to read, approve or reject."""
+    """The review queue: oldest first, the application to read, approve or reject, from the
+    list or from the application's own page. An application is decided on, never deleted:
+    a rejection is recorded and the applicant is told."""
 
     list_display = [
         "name",
@@ -181,6 +269,9 @@ class PendingApplicationAdmin(OrganisationAdmin):
         return super().get_queryset(request).pending()
 
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
     @admin.display(description=_("asks for"))

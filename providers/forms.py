@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
-from kyvs.forms import IndianMobileField
+from kyvs.forms import FocusFirstError, IndianMobileField
 from kyvs.text import plain_digits
 from providers import registration
 from providers.models import Membership, Organisation, Purpose, Scope, accounts_using
@@ -34,7 +34,7 @@ class SmsNameField(forms.CharField):
         return normalise_sms_name(super().to_python(value))
 
 
-class ApplicationForm(forms.Form):
+class ApplicationForm(FocusFirstError, forms.Form):
     name = forms.CharField(label=_("Organisation name"), max_length=200)
     sms_name = SmsNameField()
     kind = forms.ChoiceField(label=_("Kind of organisation"), choices=Organisation.Kind.choices)
@@ -183,6 +183,22 @@ class ApplicationForm(forms.Form):
                 self.add_error("password1", error)
         return data
 
+    def full_clean(self):
+        """Validate; then, if the form comes back with errors, keep the password in its two
+        boxes when it was accepted (long enough, not common, both the same), so that a
+        mistake elsewhere does not cost the applicant their password. A password that was
+        refused is cleared, as it has to be typed again anyway. The page that shows it
+        again is never stored (providers/views/apply.py)."""
+        super().full_clean()
+        accepted = (
+            self.is_bound
+            and self.data.get("password1")
+            and not self.has_error("password1")
+            and not self.has_error("password2")
+        )
+        for name in ("password1", "password2"):
+            self.fields[name].widget.render_value = bool(accepted)
+
     def scope_reasons(self) -> dict[str, str]:
         return {
             scope: self.cleaned_data[f"reason_{scope}"].strip()
@@ -190,7 +206,7 @@ class ApplicationForm(forms.Form):
         }
 
 
-class InviteForm(forms.Form):
+class InviteForm(FocusFirstError, forms.Form):
     email = forms.EmailField(label=_("E-mail address"))
     role = forms.ChoiceField(
         label=_("Role"),
@@ -214,7 +230,7 @@ class InviteForm(forms.Form):
         return email
 
 
-class EmbedOriginsForm(forms.Form):
+class EmbedOriginsForm(FocusFirstError, forms.Form):
     origins = forms.CharField(
         label=_("Your website's origins"),
         required=False,
@@ -237,12 +253,21 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
 
 
-class HistoryFilterForm(forms.Form):
+class HistoryFilterForm(FocusFirstError, forms.Form):
+    # type=date sends ISO dates (YYYY-MM-DD) whatever the page's language.
     date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Enter a date, such as 2026-11-30.")},
     )
     date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Enter a date, such as 2026-11-30.")},
     )
     operator = forms.ChoiceField(label=_("Operator"), required=False)
     outcome = forms.ChoiceField(label=_("Outcome"), required=False)
@@ -255,8 +280,16 @@ class HistoryFilterForm(forms.Form):
         ]
         self.fields["outcome"].choices = [("", _("Any outcome")), *outcomes]
 
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("date_from"), data.get("date_to")
+        if first and last and first > last:
+            # Said, not silently answered with nothing: the two dates are probably swapped.
+            self.add_error("date_to", _("“To” must be on or after “From”."))
+        return data
 
-class CodeForm(forms.Form):
+
+class CodeForm(FocusFirstError, forms.Form):
     code = forms.CharField(
         label=_("Code"),
         max_length=16,

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, is_password_usable
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
@@ -432,12 +433,33 @@ class Membership(models.Model):
 
     def deactivate(self) -> None:
         """Stop the account at once, everywhere. An inactive user is refused by the
-        authentication backend on every request, and the new (unusable) password changes
-        the session hash, so every open session ends too. Coming back needs a new invitation.
-        """
+        authentication backend on every request, and the password is made unusable, which
+        changes the session hash, so every open session ends too. Coming back needs a new
+        invitation, or `reactivate` within minutes (the console's Undo).
+
+        The password's hash is kept behind Django's unusable-password mark ("!" before it):
+        `check_password` refuses it like any unusable password, and `reactivate` takes the
+        mark off again."""
         user = self.user
         user.is_active = False
-        user.set_unusable_password()
+        if user.has_usable_password():
+            user.password = UNUSABLE_PASSWORD_PREFIX + user.password
+        else:
+            user.set_unusable_password()
+        user.save(update_fields=["is_active", "password"])
+
+    def reactivate(self) -> None:
+        """Undo `deactivate`: the account works again, with the password it had. Sessions
+        that were open before the deactivation match the password again and so work again:
+        the console offers this only for minutes after the deactivation (providers/views/
+        undo.py). Nothing happens to an active account."""
+        user = self.user
+        if user.is_active:
+            return
+        kept = user.password[len(UNUSABLE_PASSWORD_PREFIX) :]
+        if user.password.startswith(UNUSABLE_PASSWORD_PREFIX) and is_password_usable(kept):
+            user.password = kept
+        user.is_active = True
         user.save(update_fields=["is_active", "password"])
 
 
@@ -546,6 +568,13 @@ class ApiKey(models.Model):
     def revoke(self) -> None:
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
+    def restore(self) -> None:
+        """Undo `revoke`: calls with the key are accepted again. The console offers this
+        only for minutes after the revocation (providers/views/undo.py)."""
+        if self.revoked_at is not None:
+            self.revoked_at = None
             self.save(update_fields=["revoked_at"])
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("console/members/invite/", console.invite, name="invite"),
     path("console/members/<uuid:public_id>/role/", console.change_role, name="change_role"),
     path("console/members/<uuid:public_id>/deactivate/", console.deactivate, name="deactivate"),
+    path("console/members/<uuid:public_id>/reactivate/", console.reactivate, name="reactivate"),
     path("console/security/", console.security, name="security"),
     path("console/history/", console.history, name="history"),
     path("console/history.csv", console.history_csv, name="history_csv"),
@@ -21,5 +22,10 @@ urlpatterns = [
         "console/api-keys/<uuid:public_id>/revoke/",
         api_keys.revoke_api_key,
         name="revoke_api_key",
+    ),
+    path(
+        "console/api-keys/<uuid:public_id>/restore/",
+        api_keys.restore_api_key,
+        name="restore_api_key",
     ),
 ]

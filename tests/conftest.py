@@ -1,9 +1,13 @@
 import re
+import time
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -18,6 +22,26 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language. A request leaves the language it activated
+    (the customer's, say) on its thread, as Django does; in production the next request
+    activates its own, but a test's code outside a request would inherit it."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture
+def mid_hour():
+    """The clock set to the middle of the present hour, and running. Rate-limit windows are
+    aligned to the epoch (kyvs/limits.py): a test that fills an hour's limit must not cross
+    into the next window halfway through, nor be told to wait less than a minute."""
+    start = (time.time() // 3600) * 3600 + 1800
+    with time_machine.travel(start, tick=True):
+        yield
 
 
 @pytest.fixture

@@ -94,14 +94,24 @@ def test_a_rate_limited_page_answers_429_with_retry_after_and_a_page(rf):
     assert "wait 2 minutes" in response.content.decode()
 
 
-def test_the_wait_is_read_from_the_limit_that_refused(client):
-    # The apply page allows 5 tries an hour from one address; the 6th is refused.
-    for n in range(6):
+def test_the_wait_is_read_from_the_limit_that_refused(client, mid_hour):
+    # Every sending of the apply form counts against a generous flood limit.
+    for n in range(limits.APPLICATION_ATTEMPTS_PER_IP.count + 1):
         response = client.post("/providers/apply/", {"name": f"Try {n}"})
 
     assert response.status_code == 429
     assert 0 < int(response["Retry-After"]) <= 3600
     assert "minutes" in response.content.decode()
+
+
+def test_the_429_page_leads_back_to_the_form_that_was_sent(rf):
+    request = rf.post("/accounts/two-factor/?next=/console/")
+
+    page = limit_refused_page(request, limits.RateLimited(limits.APPLICATIONS_PER_IP, 90))
+
+    html = page.content.decode()
+    assert 'href="/accounts/two-factor/?next=/console/">Back to the form</a>' in html
+    assert "Go to the start page" not in html
 
 
 def test_a_limit_that_cannot_be_counted_answers_503_with_retry_after(client, settings):

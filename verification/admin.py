@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from kyvs.admin_forms import LabelledInlineFormSet
 from kyvs.audit import AuditedModelAdmin
 from kyvs.mobile import normalise_mobile
 from providers.models import DecisionRefused
@@ -29,6 +30,7 @@ class VaccineAdmin(AuditedModelAdmin):
 
 
 class DoseInline(admin.TabularInline):
+    formset = LabelledInlineFormSet
     model = Dose
     extra = 0
 

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from kyvs.forms import FocusFirstError
 from kyvs.http import client_ip
 from verification import services, share_card
 from verification.forms import OtpForm
@@ -46,7 +47,7 @@ _LINKS = "kyvs.citizen.links"  # {share public id: token}, shown while signed in
 _AFTER_CODE = "kyvs.citizen.after_code"  # what the right code also does ("unlock")
 
 
-class OwnCheckForm(PersonInput):
+class OwnCheckForm(FocusFirstError, PersonInput):
     """Name and mobile, as the citizen types them about themself."""
 
     def __init__(self, *args, **kwargs):
@@ -424,7 +425,7 @@ def _organisation_that_checked(citizen: Beneficiary, organisation_id):
     return check.organisation
 
 
-class ReportForm(forms.Form):
+class ReportForm(FocusFirstError, forms.Form):
     text = forms.CharField(
         label=gettext_lazy("What happened (optional)"),
         max_length=500,

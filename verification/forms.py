@@ -6,11 +6,12 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from kyvs.forms import FocusFirstError
 from verification import otp as otps
 from verification.inputs import StartInput
 
 
-class StartForm(StartInput):
+class StartForm(FocusFirstError, StartInput):
     """The operator's form: the start input, and the customer's language (the SMS and the
     customer's screen speak it; the operator's own comes back with the next customer)."""
 
@@ -30,7 +31,7 @@ class StartForm(StartInput):
         purpose.widget = forms.RadioSelect(choices=purpose.choices)
 
 
-class OtpForm(forms.Form):
+class OtpForm(FocusFirstError, forms.Form):
     otp = forms.CharField(
         label=_("One-time password (OTP)"),
         # Room for spaces and invisible marks around the six digits; parse_otp reads them.

@@ -182,6 +182,7 @@ def test_the_privacy_notice_reads_in_each_language(
     page.get_by_role("contentinfo").get_by_role("link", name="Privacy notice").click()
     if language != "en":
         page.locator("select#language").select_option(language)
+        page.locator("form.language button[type=submit]").click()
     expect(page.locator("html")).to_have_attribute("lang", language)
     expect(page.get_by_text("Health Department, Government of Gujarat").first).to_be_visible()
     expect(page.get_by_text("Meera Shah")).to_be_visible()
