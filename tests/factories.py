@@ -97,7 +97,9 @@ def make_verification(
             Verification.FailureReason.TOO_MANY_ATTEMPTS, now
         ),
         Verification.State.CANCELLED: verification.cancel,
-    }.get(outcome)
+        Verification.State.DECLINED: verification.decline,
+        Verification.State.OTP_SENT: None,
+    }[outcome]
     if end is not None:
         end(started)
     verification.save()

@@ -22,11 +22,14 @@ from verification.models import Verification
 
 CHART_DAYS = 30
 HISTORY_PAGE_SIZE = 50
+# The chart's series, in stacking order: each state and its colour. The words are the
+# state's own label, translated when the chart is drawn (not here, at import).
 OUTCOMES = [
-    charts.Series(Verification.State.VERIFIED, _("verified"), "#1a7f37"),
-    charts.Series(Verification.State.FAILED, _("failed"), "#b42318"),
-    charts.Series(Verification.State.CANCELLED, _("cancelled"), "#8a94a3"),
-    charts.Series(Verification.State.OTP_SENT, _("waiting for the code"), "#d4a72c"),
+    (Verification.State.VERIFIED, "#1a7f37"),
+    (Verification.State.FAILED, "#b42318"),
+    (Verification.State.DECLINED, "#6f42c1"),
+    (Verification.State.CANCELLED, "#8a94a3"),
+    (Verification.State.OTP_SENT, "#d4a72c"),
 ]
 
 
@@ -43,9 +46,7 @@ def _chart(organisation):
     counts: dict = {}
     for row in rows:
         counts.setdefault(row["day"], {})[row["state"]] = row["n"]
-    series = [
-        charts.Series(s.key, str(Verification.State(s.key).label), s.colour) for s in OUTCOMES
-    ]
+    series = [charts.Series(state, str(state.label), colour) for state, colour in OUTCOMES]
     totals = {s.key: sum(day.get(s.key, 0) for day in counts.values()) for s in series}
     drawings = [
         charts.stacked_bars_per_day(counts, series, first, today, name="wide"),

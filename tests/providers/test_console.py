@@ -299,6 +299,20 @@ def test_the_chart_counts_each_day_by_outcome(client, alice, bob, organisation):
     assert "Failed: <strong>1</strong>" in page
 
 
+def test_the_chart_counts_declined_verifications_in_the_readers_language(
+    client, alice, bob, organisation
+):
+    record(organisation, bob, state="declined")
+    client.force_login(alice)
+    assert (
+        "Declined by the customer: <strong>1</strong>" in client.get("/console/").content.decode()
+    )
+    client.post("/i18n/setlang/", {"language": "hi", "next": "/console/"})
+    page = client.get("/console/").content.decode()
+    with translation.override("hi"):
+        assert f"{Verification.State.DECLINED.label}: <strong>1</strong>" in page
+
+
 def test_the_console_links_to_api_keys_when_they_exist(client, alice):
     from django.urls import NoReverseMatch, reverse
 
@@ -323,7 +337,9 @@ def test_the_chart_is_drawn_for_a_phone_too_described_in_words_and_listed(
     assert page.count('aria-describedby="wide-desc"') == 1
     today = timezone.localdate()
     description = page.split('<desc id="narrow-desc">')[1].split("</desc>")[0]
-    assert "1 Verified, 1 Failed, 0 Cancelled, 0 OTP sent." in description
+    assert (
+        "1 Verified, 1 Failed, 0 Declined by the customer, 0 Cancelled, 0 OTP sent." in description
+    )
     assert f"On {today.day} {today:%b}: 1." in description
     table = page.split('class="chart-table"')[1].split("</details>")[0]
     assert table.count('<tr><th scope="row">') == 2
