@@ -104,7 +104,7 @@ class Organisation(models.Model):
         REJECTED = "rejected", _("Rejected")
         SUSPENDED = "suspended", _("Suspended")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=200, unique=True)
     # What citizens' phones show: every SMS names the organisation by this, never by `name`
     # (providers/sms_names.py has the rules and why).
@@ -385,12 +385,18 @@ class Membership(models.Model):
         OPERATOR = "operator", _("Operator")
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="membership",
+        verbose_name=_("user"),
     )
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="memberships"
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("organisation"),
     )
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -400,7 +406,7 @@ class Membership(models.Model):
         related_name="+",
         verbose_name=_("invited by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
     # The language of the screen the person last signed in from (a code of LANGUAGES), so
     # that news about their account reaches them in it; empty until they sign in.
     language = models.CharField(_("language"), max_length=8, blank=True, editable=False)
@@ -488,21 +494,28 @@ class ApiKey(models.Model):
 
     PREFIX = "kyvs_"
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="api_keys"
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        verbose_name=_("organisation"),
     )
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
-    digest = models.CharField(max_length=64, editable=False)
+    digest = models.CharField(_("key digest"), max_length=64, editable=False)
     scopes = ChoiceListField(
         _("scopes beyond status"),
         base_choices=Scope.beyond_status(),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
@@ -604,7 +617,10 @@ class OrganisationDecision(models.Model):
     }
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="decisions"
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="decisions",
+        verbose_name=_("organisation"),
     )
     action = models.CharField(_("decision"), max_length=16, choices=Action.choices)
     from_state = models.CharField(_("from"), max_length=16, choices=State.choices)
@@ -652,7 +668,7 @@ class BackupCodeDevice(ThrottlingMixin, Device):
     """
 
     COUNT = 10
-    digests = models.JSONField(default=list, editable=False)
+    digests = models.JSONField(_("code digests"), default=list, editable=False)
 
     class Meta:
         verbose_name = _("backup codes")

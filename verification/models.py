@@ -67,7 +67,7 @@ class Beneficiary(models.Model):
         validators=[RegexValidator(r"\A[0-9]{14}\Z", _("A reference id is 14 digits."))],
     )
     name = models.CharField(_("name as registered"), max_length=200)
-    name_normalised = models.CharField(max_length=200, editable=False)
+    name_normalised = models.CharField(_("name, as matched"), max_length=200, editable=False)
     mobile = IndianMobileModelField(
         _("registered mobile"),
         validators=[RegexValidator(r"\A[6-9][0-9]{9}\Z", _("An Indian mobile has 10 digits."))],
@@ -107,8 +107,12 @@ class Dose(models.Model):
         PRIMARY = "primary", _("Primary")
         PRECAUTION = "precaution", _("Precaution")
 
-    beneficiary = models.ForeignKey(Beneficiary, on_delete=models.CASCADE, related_name="doses")
-    vaccine = models.ForeignKey(Vaccine, on_delete=models.PROTECT, related_name="doses")
+    beneficiary = models.ForeignKey(
+        Beneficiary, on_delete=models.CASCADE, related_name="doses", verbose_name=_("beneficiary")
+    )
+    vaccine = models.ForeignKey(
+        Vaccine, on_delete=models.PROTECT, related_name="doses", verbose_name=_("vaccine")
+    )
     dose_number = models.PositiveSmallIntegerField(
         _("dose number"), validators=[MinValueValidator(1)]
     )
@@ -238,7 +242,7 @@ class Verification(models.Model):
         ORGANISATION_NOT_APPROVED = "organisation_not_approved", _("Organisation not approved")
         SMS_NOT_SENT = "sms_not_sent", _("SMS could not be sent")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     # None only for the citizen's own check (Channel.CITIZEN): no organisation asks.
     organisation = models.ForeignKey(
         Organisation,
@@ -246,6 +250,7 @@ class Verification(models.Model):
         null=True,
         blank=True,
         related_name="verifications",
+        verbose_name=_("organisation"),
     )
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -253,6 +258,7 @@ class Verification(models.Model):
         null=True,
         blank=True,
         related_name="verifications",
+        verbose_name=_("operator"),
     )
     api_key = models.ForeignKey(
         "providers.ApiKey",
@@ -260,6 +266,7 @@ class Verification(models.Model):
         null=True,
         blank=True,
         related_name="verifications",
+        verbose_name=_("API key"),
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     # Empty for the citizen's own check.
@@ -272,20 +279,25 @@ class Verification(models.Model):
         null=True,
         blank=True,
         related_name="verifications",
+        verbose_name=_("beneficiary"),
     )
     mobile_masked = models.CharField(_("mobile (masked)"), max_length=16)
-    otp_hash = models.CharField(max_length=64)
-    otp_sent_at = models.DateTimeField()
-    otp_expires_at = models.DateTimeField()
+    otp_hash = models.CharField(_("OTP digest"), max_length=64)
+    otp_sent_at = models.DateTimeField(
+        _("OTP sent"),
+    )
+    otp_expires_at = models.DateTimeField(
+        _("OTP expires"),
+    )
     attempts = models.PositiveSmallIntegerField(_("wrong codes"), default=0)
-    resends = models.PositiveSmallIntegerField(default=0)
+    resends = models.PositiveSmallIntegerField(_("resends"), default=0)
     # The SMS of the present code: where it stands, how many times it was tried, and until
     # when it may be tried again (the code's validity from the moment it was asked for).
     code_delivery = models.CharField(
         _("SMS"), max_length=8, choices=Delivery.choices, default=Delivery.QUEUED
     )
     delivery_attempts = models.PositiveSmallIntegerField(_("SMS attempts"), default=0)
-    deliver_by = models.DateTimeField(null=True, blank=True)
+    deliver_by = models.DateTimeField(_("SMS to be delivered by"), null=True, blank=True)
     # The language the SMS is written in: the screen's when the code was asked for.
     language = models.CharField(_("language"), max_length=8, default="en")
     state = models.CharField(
@@ -301,7 +313,9 @@ class Verification(models.Model):
     )
     # Keyed digest of the one-time "approve on my phone" link's token (/c/<token>), made with
     # the code and void with it.
-    approve_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    approve_digest = models.CharField(
+        _("approve link digest"), max_length=64, blank=True, db_index=True
+    )
     # The client's address as the request reached us (see kyvs.http.client_ip), for the audit.
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     created_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
@@ -518,13 +532,19 @@ class EmbedSession(models.Model):
     URL_LIFETIME = timedelta(minutes=5)
     TOKEN_BYTES = 32
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    token_digest = models.CharField(_("token digest"), max_length=64, unique=True, editable=False)
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="embed_sessions"
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="embed_sessions",
+        verbose_name=_("organisation"),
     )
     api_key = models.ForeignKey(
-        "providers.ApiKey", on_delete=models.CASCADE, related_name="embed_sessions"
+        "providers.ApiKey",
+        on_delete=models.CASCADE,
+        related_name="embed_sessions",
+        verbose_name=_("API key"),
     )
     origin = models.CharField(_("origin"), max_length=255)
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
@@ -534,6 +554,7 @@ class EmbedSession(models.Model):
         null=True,
         blank=True,
         related_name="embed_session",
+        verbose_name=_("verification"),
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     expires_at = models.DateTimeField(_("URL expires"))
@@ -625,9 +646,11 @@ class StatusShare(models.Model):
 
     TOKEN_BYTES = 32
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    token_digest = models.CharField(max_length=64, unique=True, editable=False)
-    beneficiary = models.ForeignKey(Beneficiary, on_delete=models.CASCADE, related_name="shares")
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    token_digest = models.CharField(_("token digest"), max_length=64, unique=True, editable=False)
+    beneficiary = models.ForeignKey(
+        Beneficiary, on_delete=models.CASCADE, related_name="shares", verbose_name=_("beneficiary")
+    )
     status = models.PositiveSmallIntegerField(_("status"), choices=VaccinationStatus.choices)
     checked_at = models.DateTimeField(_("checked"))
     language = models.CharField(_("language"), max_length=8)
@@ -710,10 +733,18 @@ class CitizenRestriction(models.Model):
     as if nobody matched, sends no SMS, and shows in their history as blocked."""
 
     beneficiary = models.ForeignKey(
-        Beneficiary, on_delete=models.CASCADE, related_name="restrictions"
+        Beneficiary,
+        on_delete=models.CASCADE,
+        related_name="restrictions",
+        verbose_name=_("beneficiary"),
     )
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        Organisation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organisation"),
     )
     created_at = models.DateTimeField(_("since"), default=timezone.now)
 
@@ -741,12 +772,18 @@ class CitizenReport(models.Model):
     """A citizen's report of a check they did not agree to: the registry admin's queue
     ("Reports from citizens"). The organisation is never told who reported."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     verification = models.ForeignKey(
-        Verification, on_delete=models.CASCADE, related_name="reports"
+        Verification,
+        on_delete=models.CASCADE,
+        related_name="reports",
+        verbose_name=_("verification"),
     )
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="citizen_reports"
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="citizen_reports",
+        verbose_name=_("organisation"),
     )
     text = models.CharField(_("what happened, in the citizen's words"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("reported"), default=timezone.now)

@@ -307,6 +307,12 @@ def open_a_report(page, world):
     page.locator("textarea").wait_for()
 
 
+def send_the_report(page, world):
+    page.locator("textarea").fill("I was not at any counter that day.")
+    page.locator("main form.form [type=submit]").click()
+    page.locator(".checks").wait_for()
+
+
 def approve_link(world) -> str:
     """A fresh verification of Asha's at bob's counter, and the approve link its SMS
     carries (the path only: the SMS names KYVS_SITE_URL)."""
@@ -384,6 +390,7 @@ SCREENS = [
     Screen("a share card's page, as anyone sees it", "anyone", lambda w: w.extra["share_path"]),
     Screen("who checked me", "citizen", "/my-status/history/"),
     Screen("report a check", "citizen", None, open_a_report),
+    Screen("who checked me, a report sent", "citizen", None, send_the_report),
     Screen("who checked me, locked", "citizen", "/my-status/history/", lock_my_status),
     # The organisation admin
     Screen("second factor", "org_admin_before_code", "/accounts/two-factor/"),
@@ -437,6 +444,7 @@ SCREENS = [
         "registry_admin",
         lambda w: f"/admin/providers/pendingapplication/{w.pending.pk}/decide/approve/",
     ),
+    Screen("admin reports from citizens", "registry_admin", "/admin/verification/citizenreport/"),
     Screen("admin beneficiaries", "registry_admin", "/admin/verification/beneficiary/"),
     Screen(
         "admin beneficiary",
