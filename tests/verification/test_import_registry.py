@@ -406,6 +406,34 @@ def test_a_second_import_refreshes_a_stale_normalised_name(tmp_path):
     assert Beneficiary.objects.get(reference_id="12345678900001").name_normalised == "asha patel"
 
 
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_it_shows_a_progress_bar_with_rows_per_second_and_time_left_on_a_terminal(tmp_path):
+    out = Terminal()
+
+    call_command("import_registry", str(write_csv(tmp_path, ASHA_1, ASHA_2, RAVI)), stdout=out)
+
+    shown = out.getvalue()
+    assert "Checking and writing: 100%" in shown
+    assert "Confirming the file is unchanged: 100%" in shown
+    assert "3 rows, " in shown
+    assert "rows/s" in shown
+    assert " left]" in shown
+    assert "2 created, 0 updated" in shown
+
+
+def test_it_shows_no_progress_bar_when_the_output_is_not_a_terminal(tmp_path):
+    output = run_import(write_csv(tmp_path, ASHA_1, ASHA_2, RAVI))
+
+    assert output.splitlines() == [
+        line for line in output.splitlines() if line.startswith("Imported ")
+    ]
+    assert "rows/s" not in output
+
+
 @pytest.mark.parametrize("rows", [(ASHA_1, RAVI), (ASHA_1, RAVI.replace(",M,", ",Z,"))])
 def test_the_interpreter_is_put_back_as_it_was_after_an_import(tmp_path, rows):
     interval = sys.getswitchinterval()
