@@ -71,7 +71,7 @@ DOSE_COLUMNS = HEADER[5:]
 # Rows per batch handed from the checking thread to the writer. Larger batches mean fewer
 # round trips to the database, smaller ones less memory: QUEUE_BATCHES wait between the
 # threads, one is being built and one written.
-BATCH_ROWS = 5000
+BATCH_ROWS = 10_000
 QUEUE_BATCHES = 1
 # Rows per hash in the comparison of the second read with the first: at least DIGEST_ROWS,
 # more in a file so big that there would be over MAX_DIGESTS hashes (sized by the file's
@@ -141,7 +141,7 @@ class DoseRow(NamedTuple):
     vaccine_id: int
     number: int
     kind: str
-    date: date
+    date: str  # YYYY-MM-DD, checked to be a date
     centre: str
     district: str
     state: str
@@ -239,7 +239,7 @@ class RowParser:
             )
             if dose is None:
                 problems = list(person_problems)
-                self._parse_dose(
+                self._dose_problems(
                     [vaccine, number, kind, when, centre, district, state], birth_year, problems
                 )
                 raise RowError("; ".join(problems))
@@ -291,7 +291,7 @@ class RowParser:
         state: str,
         birth_year: int,
     ) -> DoseRow | None:
-        """The dose when every column is good, else None (and _parse_dose says why)."""
+        """The dose when every column is good, else None (and _dose_problems says why)."""
         vaccine_id = self.vaccines.get(vaccine)
         number = _DOSE_NUMBERS.get(number_text)
         kind = _CANONICAL_KINDS.get(kind)
@@ -312,15 +312,14 @@ class RowParser:
             or len(state) > _MAX_LENGTH["state"]
         ):
             return None
-        return DoseRow(vaccine_id, number, kind, when, centre, district, state)
+        return DoseRow(vaccine_id, number, kind, date_text, centre, district, state)
 
-    def _parse_dose(
-        self, fields: list[str], birth_year: int, problems: list[str]
-    ) -> DoseRow | None:
+    def _dose_problems(self, fields: list[str], birth_year: int, problems: list[str]) -> None:
+        """Adds to `problems` everything wrong with a row's dose columns."""
         missing = [column for column, value in zip(DOSE_COLUMNS, fields, strict=True) if not value]
         if missing:
             problems.append(f"dose columns left empty: {', '.join(missing)}")
-            return None
+            return
         vaccine, number_text, kind, date_text, centre, district, state = fields
 
         vaccine_id = self.vaccines.get(vaccine)
@@ -350,10 +349,6 @@ class RowParser:
         for column, value in (("centre", centre), ("district", district), ("state", state)):
             if len(value) > _MAX_LENGTH[column]:
                 problems.append(f"{column} is longer than {_MAX_LENGTH[column]} characters")
-
-        if problems or vaccine_id is None or when is None:
-            return None
-        return DoseRow(vaccine_id, number, kind, when, centre, district, state)
 
 
 @dataclass(slots=True)
@@ -439,22 +434,14 @@ class _Checked:
     bad_count: int = 0
     # Every beneficiary's first reference id above the one before: none can appear twice.
     ascending: bool = True
-    chunk_rows: int = DIGEST_ROWS
-    digests: array = field(default_factory=lambda: array("q"))
-
-
-def _chunk_rows(source: RowSource) -> int:
-    size = getattr(source, "size", None) or 0
-    return max(DIGEST_ROWS, size // (MIN_ROW_BYTES * MAX_DIGESTS))
 
 
 def _check(
     source: RowSource, parser: RowParser, hand_over: Callable[[_Handover], None]
 ) -> _Checked:
     """The first read: every row checked, and handed over in batches of whole beneficiaries
-    while no row has been bad. The rows' hashes are kept for the second read."""
-    checked = _Checked(chunk_rows=_chunk_rows(source))
-    digests, chunk_rows = checked.digests, checked.chunk_rows
+    while no row has been bad."""
+    checked = _Checked()
     bad = checked.bad
     position = getattr(source, "position", None)
     parse = parser.parse
@@ -465,7 +452,7 @@ def _check(
     group: _Group | None = None
     group_rows: list[BeneficiaryRow] = []
     previous_start = ""
-    digest = chunk = rows = 0
+    rows = 0
 
     def flush() -> None:
         nonlocal batch, in_batch, batch_rows
@@ -494,11 +481,6 @@ def _check(
 
     for line, fields in source():
         rows += 1
-        digest = hash((digest, line, *fields))
-        chunk += 1
-        if chunk == chunk_rows:
-            digests.append(digest)
-            digest = chunk = 0
         try:
             row = parse(line, fields)
         except RowError as error:
@@ -523,55 +505,86 @@ def _check(
     if group is not None:
         end_group()
     flush()
-    if chunk:
-        digests.append(digest)
     checked.rows = rows
     return checked
 
 
+class Fingerprinted(Protocol):
+    """A RowSource that hashes each full read, a chunk of rows at a time, and can tell
+    whether a later read differs."""
+
+    def __call__(self) -> Iterable[Row]: ...
+
+    def changed_rows(self, progress: Progress | None = None) -> list[Row] | None:
+        """Read again: None if the same as the last full read, else the rows of the first
+        chunk that differs (empty when this read ends before it)."""
+
+
 def _confirm_unchanged(
-    source: RowSource, checked: _Checked, parser: RowParser, progress: Progress | None
+    source: Fingerprinted, parser: RowParser, progress: Progress | None
 ) -> None:
     """The second read: the rows must be the ones checked, or ImportRejected."""
-    digests, chunk_rows = checked.digests, checked.chunk_rows
-    total = getattr(source, "size", None)
-    position = getattr(source, "position", None)
-    chunk: list[Row] = []
-    digest = index = rows = reported = 0
-    for line, fields in source():
-        rows += 1
-        digest = hash((digest, line, *fields))
-        chunk.append((line, fields))
-        if len(chunk) == chunk_rows:
-            if index >= len(digests) or digests[index] != digest:
-                _reject_changed(chunk, parser)
-            index += 1
-            digest = 0
-            chunk.clear()
-            if progress and rows - reported >= BATCH_ROWS:
-                progress("confirming", rows, position() if position else rows, total)
-                reported = rows
-    if rows != checked.rows:
-        raise ImportRejected(
-            "Nothing imported: the file changed while it was being imported "
-            f"({rows} rows now, {checked.rows} when checked)."
-        )
-    if chunk and digests[index] != digest:
-        _reject_changed(chunk, parser)
-    if progress:
-        progress("confirming", rows, total if total is not None else rows, total)
-
-
-def _reject_changed(chunk: list[Row], parser: RowParser) -> None:
-    for line, fields in chunk:
+    changed = source.changed_rows(progress)
+    if changed is None:
+        return
+    for line, fields in changed:
         try:
             parser.parse(line, fields)
         except RowError as error:
             raise ImportRejected(f"Nothing imported: line {line} changed: {error}") from error
+    where = f"lines {changed[0][0]} to {changed[-1][0]}" if changed else "it ends earlier"
     raise ImportRejected(
-        "Nothing imported: the file changed while it was being imported "
-        f"(lines {chunk[0][0]} to {chunk[-1][0]})."
+        f"Nothing imported: the file changed while it was being imported ({where})."
     )
+
+
+def _chunk_rows(size: int | None) -> int:
+    return max(DIGEST_ROWS, (size or 0) // (MIN_ROW_BYTES * MAX_DIGESTS))
+
+
+class FieldsFingerprinted:
+    """Any RowSource, fingerprinted by hashing the line numbers and fields it yields."""
+
+    def __init__(self, source: RowSource):
+        self.source = source
+        self.size = getattr(source, "size", None)
+        if hasattr(source, "position"):
+            self.position = source.position
+        self._digests: array | None = None
+
+    def __call__(self) -> Iterator[Row]:
+        chunk_rows = _chunk_rows(self.size)
+        digests = array("q")
+        digest = 0
+        for rows, (line, fields) in enumerate(self.source(), start=1):
+            yield line, fields
+            digest = hash((digest, line, *fields))
+            if rows % chunk_rows == 0:
+                digests.append(digest)
+                digest = 0
+        digests.append(digest)
+        self._digests = digests
+
+    def changed_rows(self, progress: Progress | None = None) -> list[Row] | None:
+        digests, chunk_rows = self._digests, _chunk_rows(self.size)
+        chunk: list[Row] = []
+        digest = index = 0
+        for line, fields in self.source():
+            chunk.append((line, fields))
+            digest = hash((digest, line, *fields))
+            if len(chunk) == chunk_rows:
+                if index >= len(digests) - 1 or digests[index] != digest:
+                    return chunk
+                index += 1
+                digest = 0
+                chunk = []
+                if progress and index % 16 == 0:
+                    rows = index * chunk_rows
+                    where = self.position() if hasattr(self, "position") else rows
+                    progress("confirming", rows, where, self.size)
+        if index != len(digests) - 1 or digests[index] != digest:
+            return chunk
+        return None
 
 
 class RegistryWriter:
@@ -935,6 +948,7 @@ def import_rows(source: RowSource, progress: Progress | None = None) -> ImportSu
     with transaction.atomic(), _tuned_for_two_threads():
         writer = writer_for(default_connection)
         writer.begin()
+        source = source if hasattr(source, "changed_rows") else FieldsFingerprinted(source)
         checked = _check_and_write(source, parser, writer, progress)
         bad, bad_count = checked.bad, checked.bad_count
         if not checked.ascending:
@@ -947,7 +961,7 @@ def import_rows(source: RowSource, progress: Progress | None = None) -> ImportSu
                 bad,
                 more=bad_count - len(bad),
             )
-        _confirm_unchanged(source, checked, parser, progress)
+        _confirm_unchanged(source, parser, progress)
         writer.end()
     summary = writer.summary
     summary.seconds = time.monotonic() - started
@@ -956,14 +970,20 @@ def import_rows(source: RowSource, progress: Progress | None = None) -> ImportSu
 
 class CsvFile:
     """The data rows of a CSV file in UTF-8 (with or without a byte-order mark): a
-    RowSource that reads the file as a stream each time it is called. The header must be
-    exactly HEADER. `size` is the file's size in bytes; position() how many bytes the
-    current read has taken in (ahead of the rows by at most a buffer)."""
+    Fingerprinted RowSource that reads the file as a stream each time it is called. The
+    header must be exactly HEADER. `size` is the file's size in bytes; position() how many
+    bytes the current read has taken in (ahead of the rows by at most a buffer).
+
+    A read hashes the file's lines as they are, a chunk of rows at a time (each chunk
+    ending where a row does), so changed_rows() compares by reading lines, not parsing
+    CSV, and parses only the chunk that differs."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.size = self.path.stat().st_size
         self._stream = None
+        self._digests: array | None = None
+        self._ends: array | None = None  # the last line of each chunk
 
     def position(self) -> int:
         buffer = getattr(self._stream, "buffer", None)
@@ -971,10 +991,23 @@ class CsvFile:
             return self.size
         return buffer.tell()
 
+    def _open(self):
+        return open(self.path, encoding="utf-8-sig", newline="")
+
     def __call__(self) -> Iterator[Row]:
-        with open(self.path, encoding="utf-8-sig", newline="") as stream:
+        chunk_rows = _chunk_rows(self.size)
+        digests, ends = array("q"), array("q")
+        digest = [0]
+
+        def hashed(stream: Iterable[str]) -> Iterator[str]:
+            for text in stream:
+                digest[0] = hash((digest[0], text))
+                yield text
+
+        with self._open() as stream:
             self._stream = stream
-            reader = csv.reader(stream)
+            reader = csv.reader(hashed(stream))
+            rows = 0
             try:
                 header = next(reader, None)
                 if header is None:
@@ -987,6 +1020,12 @@ class CsvFile:
                 for fields in reader:
                     if fields:  # a blank line is not a row
                         yield reader.line_num, fields
+                        rows += 1
+                        if rows % chunk_rows == 0:
+                            # csv.reader reads no further than the row it gives.
+                            digests.append(digest[0])
+                            ends.append(reader.line_num)
+                            digest[0] = 0
             except UnicodeDecodeError as error:
                 raise ImportRejected(
                     f"The file is not UTF-8 text (after line {reader.line_num})."
@@ -995,6 +1034,49 @@ class CsvFile:
                 raise ImportRejected(f"line {reader.line_num}: {error}") from error
             finally:
                 self._stream = None
+        digests.append(digest[0])
+        ends.append(reader.line_num)
+        self._digests, self._ends = digests, ends
+
+    def changed_rows(self, progress: Progress | None = None) -> list[Row] | None:
+        digests, ends = self._digests, self._ends
+        chunk: list[str] = []
+        digest = index = number = 0
+        first = 1
+        try:
+            with self._open() as stream:
+                self._stream = stream
+                for number, text in enumerate(stream, start=1):  # noqa: B007
+                    chunk.append(text)
+                    digest = hash((digest, text))
+                    if index < len(ends) - 1 and number == ends[index]:
+                        if digests[index] != digest:
+                            return self._rows(first, chunk)
+                        if progress and index % 16 == 0:
+                            progress("confirming", number, self.position(), self.size)
+                        index += 1
+                        digest = 0
+                        first, chunk = number + 1, []
+        except UnicodeDecodeError:
+            return self._rows(first, chunk)
+        finally:
+            self._stream = None
+        if index != len(ends) - 1 or digests[index] != digest or number != ends[index]:
+            return self._rows(first, chunk)
+        if progress:
+            progress("confirming", number, self.size, self.size)
+        return None
+
+    @staticmethod
+    def _rows(first: int, lines: list[str]) -> list[Row]:
+        """The rows of `lines`, which begin at line `first` where a row begins."""
+        reader = csv.reader(lines)
+        rows = []
+        with suppress(csv.Error):
+            for fields in reader:
+                if fields and (first > 1 or reader.line_num > 1):  # not the header
+                    rows.append((first + reader.line_num - 1, fields))
+        return rows
 
 
 def csv_source(path: Path) -> CsvFile:

@@ -236,7 +236,7 @@ def test_a_file_that_grows_between_the_reads_imports_nothing():
     grown = [*good, (4, ASHA_1.split(","))]
     passes = iter([good, grown])
 
-    with pytest.raises(importer.ImportRejected, match=r"\(3 rows now, 2 when checked\)"):
+    with pytest.raises(importer.ImportRejected, match=r"being imported \(lines 2 to 4\)"):
         importer.import_rows(lambda: next(passes))
 
     assert Beneficiary.objects.count() == 0
@@ -255,6 +255,46 @@ def test_a_change_far_into_a_long_file_is_found(monkeypatch):
         importer.import_rows(lambda: next(passes))
 
     assert Beneficiary.objects.count() == 0
+
+
+def changing_the_file_after_the_first_read(monkeypatch, path, change):
+    real_check_and_write = importer._check_and_write
+
+    def check_and_write_then_change(*args):
+        checked = real_check_and_write(*args)
+        path.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8")
+        return checked
+
+    monkeypatch.setattr(importer, "_check_and_write", check_and_write_then_change)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda text: text.replace(",M,", ",X,"), "line 4 changed: gender 'X' is not M, F or O"),
+        (lambda text: text.replace("Ravi", "Ravindra"), "changed while it was being imported"),
+        (lambda text: text + GOOD_ROW.replace("00003", "00009") + "\n", "being imported"),
+        (lambda text: text.rsplit("\n", 2)[0] + "\n", "being imported (lines 4 to 4)"),
+        (lambda text: text.rsplit("\n", 3)[0] + "\n", "being imported (it ends earlier)"),
+    ],
+)
+def test_a_csv_file_that_changes_on_disk_while_it_is_imported_imports_nothing(
+    tmp_path, monkeypatch, change, reason
+):
+    monkeypatch.setattr(importer, "DIGEST_ROWS", 2)
+    path = write_csv(tmp_path, ASHA_1, ASHA_2, RAVI, GOOD_ROW)
+    changing_the_file_after_the_first_read(monkeypatch, path, change)
+
+    assert reason in rejection(path)
+    assert Beneficiary.objects.count() == 0
+
+
+def test_a_csv_file_read_again_unchanged_imports(tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "DIGEST_ROWS", 2)
+    path = write_csv(tmp_path, ASHA_1, ASHA_2, RAVI, GOOD_ROW)
+    changing_the_file_after_the_first_read(monkeypatch, path, lambda text: text)
+
+    assert "3 created" in run_import(path)
 
 
 def person(n: int) -> str:
