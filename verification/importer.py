@@ -919,11 +919,13 @@ def _tuned_for_two_threads() -> Iterator[None]:
     """The interpreter tuned for the import's two threads, and put back as it was after.
 
     The cyclic garbage collector is off: the import makes no reference cycles, and the
-    collector kept scanning the batches in flight (tens of thousands of tuples), which cost
-    the checking thread about a third of its time. The switch interval is short: when the
-    writer's call to the database returns, the checking thread hands the interpreter over
-    within half a millisecond rather than Python's default 5 ms, during which the database
-    would sit idle waiting for the next statement."""
+    collector kept scanning the batches in flight (measured for 1,000,000 rows: 19.3 s of
+    this process's CPU with it, 13.7 s without). The switch interval is short, so that
+    when the writer's call to the database returns, the checking thread hands the
+    interpreter back within 0.5 ms rather than Python's default 5 ms while the database
+    waits for the next statement (measured: a round trip made beside a busy thread took
+    0.4-0.8 ms with 0.5 ms, 0.8-1.9 ms with 5 ms; an import waits on about 1,300 of them
+    per million rows)."""
     collecting = gc.isenabled()
     interval = sys.getswitchinterval()
     gc.disable()
