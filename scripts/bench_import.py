@@ -14,8 +14,9 @@ named in the URL is only used to connect from). Each round, on emptied tables:
 
 1. the import: the import_registry command in a child process (Django set up as by
    manage.py, then call_command timed: checking, writing, the second read and the commit,
-   not Python's start-up). Its peak resident memory is the child's ru_maxrss (os.wait4),
-   the figure `/usr/bin/time -v` reports as "Maximum resident set size".
+   not Python's start-up). The child's CPU seconds (user + system, start-up included) and
+   peak resident memory come from os.wait4: the figures `/usr/bin/time -v` reports as
+   "User time", "System time" and "Maximum resident set size".
 2. the baseline, the same rows in their final form (names already normalised, ids already
    given), prepared beforehand and not timed: on PostgreSQL a bare COPY into the same two
    tables, with their indexes and foreign keys, up to the commit; on SQLite a bare
@@ -53,8 +54,9 @@ print(f"seconds {time.perf_counter() - began!r}")
 """
 
 
-def run_import(path: Path, database_url: str) -> tuple[float, float]:
-    """import_registry's seconds, and the peak RSS in MB of the process that ran it."""
+def run_import(path: Path, database_url: str) -> tuple[float, float, float]:
+    """import_registry's seconds, and the CPU seconds (user + system) and peak RSS in MB of
+    the process that ran it."""
     env = {**os.environ, "DATABASE_URL": database_url}
     child = subprocess.Popen(  # noqa: S603 (our own interpreter, our own code)
         [sys.executable, "-c", CHILD, str(path)],
@@ -68,7 +70,7 @@ def run_import(path: Path, database_url: str) -> tuple[float, float]:
     seconds = SECONDS.search(output)
     if os.waitstatus_to_exitcode(status) != 0 or not seconds:
         raise SystemExit(f"import_registry failed:\n{output}")
-    return float(seconds.group(1)), usage.ru_maxrss / 1024
+    return float(seconds.group(1)), usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def write_final_rows(path: Path, vaccines: dict[str, int], folder: Path) -> tuple[Path, Path]:
@@ -200,7 +202,7 @@ def main() -> None:
             baseline = "bare COPY" if postgresql else "bare executemany INSERT"
             for round_ in range(1, args.rounds + 1):
                 empty_tables()
-                seconds, rss = run_import(path, database_url)
+                seconds, cpu, rss = run_import(path, database_url)
                 assert Beneficiary.objects.count() == beneficiaries
                 assert Dose.objects.count() == dose_count
                 empty_tables()
@@ -209,7 +211,8 @@ def main() -> None:
                 import_rate, bare_rate = args.rows / seconds, args.rows / bare
                 print(
                     f"round {round_}    import {seconds:6.1f} s, {import_rate:7,.0f} rows/s, "
-                    f"peak RSS {rss:.0f} MB | {baseline} {bare:6.1f} s, {bare_rate:7,.0f} "
+                    f"process CPU {cpu:.1f} s, peak RSS {rss:.0f} MB | {baseline} "
+                    f"{bare:6.1f} s, {bare_rate:7,.0f} "
                     f"rows/s | import / bare {bare / seconds:.2f} | load {load_average()}"
                 )
         finally:
