@@ -410,7 +410,15 @@ def _repeated_reason(reference_id: str) -> str:
     )
 
 
-Batch = list[list[BeneficiaryRow]]  # whole beneficiaries, each the list of its rows
+class Batch(list):
+    """Whole beneficiaries, each the list of its rows, and what the writer made of them
+    beforehand (RegistryWriter.prepare) in the checking thread."""
+
+    __slots__ = ("prepared",)
+
+    def __init__(self):
+        super().__init__()
+        self.prepared = None
 
 
 @dataclass(slots=True)
@@ -446,7 +454,7 @@ def _check(
     position = getattr(source, "position", None)
     parse = parser.parse
 
-    batch: Batch = []
+    batch = Batch()
     in_batch: set[str] = set()
     batch_rows = 0
     group: _Group | None = None
@@ -464,7 +472,7 @@ def _check(
             hand_over(_Handover(None, starts, rows, where))
         else:
             hand_over(_Handover(batch, None, rows, where))
-        batch, in_batch, batch_rows = [], set(), 0
+        batch, in_batch, batch_rows = Batch(), set(), 0
 
     def end_group() -> None:
         nonlocal batch_rows
@@ -631,37 +639,39 @@ class RegistryWriter:
         with self.connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE {self.START_TABLE}")
 
+    def prepare(self, batch: Batch) -> None:
+        """Work on a batch that needs no database, done in the checking thread while this
+        one writes the batch before."""
+
     def write(self, batch: Batch) -> None:
         """Record the batch's first rows, create the new beneficiaries, update the
         registered ones that differ, and replace the doses of the registered ones."""
-        self.record_starts([(rows[0].reference_id, rows[0].line) for rows in batch])
+        self.record_batch_starts(batch)
         registered = self.registered([rows[0].reference_id for rows in batch])
-        new: list[BeneficiaryRow] = []
+        new: list[int] = []  # indexes in the batch
         changed: list[tuple[int, BeneficiaryRow]] = []
-        pks: dict[str, int] = {}
-        for rows in batch:
+        pks: list[int] = []
+        for index, rows in enumerate(batch):
             first = rows[0]
             found = registered.get(first.reference_id)
             if found is None:
-                new.append(first)
+                new.append(index)
+                pks.append(0)
                 continue
             pk, values = found
-            pks[first.reference_id] = pk
+            pks.append(pk)
             if values != first.registered():
                 changed.append((pk, first))
-        pks.update(self.insert_people(new))
+        for index, pk in zip(new, self.insert_people(batch, new), strict=True):
+            pks[index] = pk
         self.update_people(changed)
         self.delete_doses([pk for pk, _ in registered.values()])
-        doses = [
-            (pks[row.reference_id], *row.dose)
-            for rows in batch
-            for row in rows
-            if row.dose is not None
-        ]
-        self.insert_doses(doses)
+        self.summary.doses += self.insert_doses(batch, pks)
         self.summary.created += len(new)
         self.summary.updated += len(registered)
-        self.summary.doses += len(doses)
+
+    def record_batch_starts(self, batch: Batch) -> None:
+        self.record_starts([(rows[0].reference_id, rows[0].line) for rows in batch])
 
     def record_starts(self, starts: list[tuple[str, int]]) -> None:
         self._insert_many(self.START_TABLE, ["reference_id", "line"], starts)
@@ -696,20 +706,18 @@ class RegistryWriter:
             ).values_list("reference_id", "pk", *self._REGISTERED)
         }
 
-    def insert_people(self, people: list[BeneficiaryRow]) -> dict[str, int]:
-        """Create `people`; their {reference id: pk}."""
-        if not people:
-            return {}
-        self._insert_many(
-            self.people_table,
-            self.people_columns,
-            [(p.reference_id, *p.registered()) for p in people],
-        )
-        return dict(
+    def insert_people(self, batch: Batch, new: list[int]) -> list[int]:
+        """Create the beneficiaries at indexes `new` of the batch; their pks, in order."""
+        if not new:
+            return []
+        people = [batch[index][0] for index in new]
+        self._insert_many(self.people_table, self.people_columns, [p[1:7] for p in people])
+        pks = dict(
             Beneficiary.objects.filter(
                 reference_id__in=[p.reference_id for p in people]
             ).values_list("reference_id", "pk")
         )
+        return [pks[p.reference_id] for p in people]
 
     def update_people(self, changed: list[tuple[int, BeneficiaryRow]]) -> None:
         # An UPDATE per changed row would be slow; bulk_update's CASE grows with the batch,
@@ -734,8 +742,16 @@ class RegistryWriter:
         if beneficiary_pks:
             Dose.objects.filter(beneficiary_id__in=beneficiary_pks).delete()
 
-    def insert_doses(self, doses: list[tuple]) -> None:
+    def insert_doses(self, batch: Batch, pks: list[int]) -> int:
+        """Create the batch's doses, its beneficiaries' pks given in order; how many."""
+        doses = [
+            (pk, *row.dose)
+            for pk, rows in zip(pks, batch, strict=True)
+            for row in rows
+            if row.dose is not None
+        ]
         self._insert_many(self.dose_table, self.dose_columns, doses)
+        return len(doses)
 
     def _insert_many(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         """A plain INSERT of already-checked values, given to the driver as they are (the
@@ -796,6 +812,31 @@ class PostgresWriter(RegistryWriter):
                 cursor.execute(f"SET CONSTRAINTS {self._foreign_keys} DEFERRED")
         super().end()
 
+    def prepare(self, batch: Batch) -> None:
+        """The batch as the lines of CSV that COPY takes: the first rows' (reference id,
+        line), each beneficiary's columns and each one's doses, the last two without the
+        beneficiary's id, which write() puts in front."""
+        starts, people, doses = [], [], []
+        for rows in batch:
+            first = rows[0]
+            starts.append(f"{first.reference_id},{first.line}\n")
+            people.append(
+                f"{first.reference_id},{_csv_text(first.name)},{first.name_normalised},"
+                f"{first.mobile},{first.birth_year},{first.gender}\n"
+            )
+            doses.append(
+                [
+                    f"{d.vaccine_id},{d.number},{d.kind},{d.date},{_csv_text(d.centre)},"
+                    f"{_csv_text(d.district)},{_csv_text(d.state)}\n"
+                    for d in (row.dose for row in rows)
+                    if d is not None
+                ]
+            )
+        batch.prepared = ("".join(starts), people, doses)
+
+    def record_batch_starts(self, batch: Batch) -> None:
+        self._copy_text(self.START_TABLE, ["reference_id", "line"], batch.prepared[0])
+
     def record_starts(self, starts: list[tuple[str, int]]) -> None:
         self._copy(self.START_TABLE, ["reference_id", "line"], starts)
 
@@ -807,20 +848,18 @@ class PostgresWriter(RegistryWriter):
             return {}
         return super().registered(reference_ids)
 
-    def insert_people(self, people: list[BeneficiaryRow]) -> dict[str, int]:
-        if not people:
-            return {}
+    def insert_people(self, batch: Batch, new: list[int]) -> list[int]:
+        if not new:
+            return []
         with self.connection.cursor() as cursor:
             cursor.execute(
-                "SELECT nextval(%s) FROM generate_series(1, %s)", [self._sequence, len(people)]
+                "SELECT nextval(%s) FROM generate_series(1, %s)", [self._sequence, len(new)]
             )
             pks = [pk for (pk,) in cursor.fetchall()]
-        self._copy(
-            self.people_table,
-            ["id", *self.people_columns],
-            [(pk, p.reference_id, *p.registered()) for pk, p in zip(pks, people, strict=True)],
-        )
-        return {p.reference_id: pk for pk, p in zip(pks, people, strict=True)}
+        people = batch.prepared[1]
+        text = "".join([f"{pk},{people[index]}" for pk, index in zip(pks, new, strict=True)])
+        self._copy_text(self.people_table, ["id", *self.people_columns], text)
+        return pks
 
     def update_people(self, changed: list[tuple[int, BeneficiaryRow]]) -> None:
         if not changed:
@@ -848,19 +887,38 @@ class PostgresWriter(RegistryWriter):
                     [beneficiary_pks],
                 )
 
-    def insert_doses(self, doses: list[tuple]) -> None:
-        self._copy(self.dose_table, self.dose_columns, doses)
+    def insert_doses(self, batch: Batch, pks: list[int]) -> int:
+        lines = [
+            f"{pk},{dose}"
+            for pk, doses in zip(pks, batch.prepared[2], strict=True)
+            for dose in doses
+        ]
+        self._copy_text(self.dose_table, self.dose_columns, "".join(lines))
+        return len(lines)
 
     def _copy(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-        if not rows:
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(rows)
+        self._copy_text(table, columns, text.getvalue())
+
+    def _copy_text(self, table: str, columns: Sequence[str], text: str) -> None:
+        """COPY CSV `text` into `table`, sent in one write: few round trips, and few
+        hand-overs of the interpreter to and from the checking thread."""
+        if not text:
             return
-        # The rows are formatted in one go (csv is C code) and sent in one write: few
-        # round trips, and few hand-overs of the interpreter to and from the checking thread.
-        data = io.StringIO()
-        csv.writer(data, lineterminator="\n").writerows(rows)
         sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
         with self.connection.cursor() as cursor, cursor.copy(sql) as copy:
-            copy.write(data.getvalue())
+            copy.write(text)
+
+
+_CSV_SPECIAL = re.compile(r'[,"\r\n]')
+
+
+def _csv_text(value: str) -> str:
+    """`value` as a CSV field: quoted when it holds a comma, a quote or a line break."""
+    if _CSV_SPECIAL.search(value) is None:
+        return value
+    return '"' + value.replace('"', '""') + '"'
 
 
 def writer_for(connection=default_connection) -> RegistryWriter:
@@ -888,6 +946,8 @@ def _check_and_write(
     def hand_over(item: _Handover) -> None:
         if stop.is_set():
             raise _Stopped
+        if item.batch is not None:
+            writer.prepare(item.batch)
         handoff.put(item)
 
     def check() -> _Checked:

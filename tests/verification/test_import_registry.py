@@ -92,6 +92,24 @@ def test_it_reads_gujarati_and_devanagari_names_with_or_without_a_bom(tmp_path, 
     assert Beneficiary.objects.matching("सुनील वर्मा", "9825044444").exists()
 
 
+def test_names_and_places_with_commas_quotes_and_line_breaks_are_imported_as_they_are(tmp_path):
+    row = (
+        '12345678900001,"Patel, Asha ""Ashu""",9876543210,1990,F,Covishield,1,primary,'
+        '2021-05-01,"UHC Navrangpura,\nWard 4","Ahmedabad ""City""","Gujarat, India"'
+    )
+
+    run_import(write_csv(tmp_path, row))
+
+    asha = Beneficiary.objects.get()
+    assert asha.name == 'Patel, Asha "Ashu"'
+    dose = asha.doses.get()
+    assert (dose.centre, dose.district, dose.state) == (
+        "UHC Navrangpura,\nWard 4",
+        'Ahmedabad "City"',
+        "Gujarat, India",
+    )
+
+
 @pytest.mark.parametrize(
     ("row", "reason"),
     [
