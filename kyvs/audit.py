@@ -8,6 +8,7 @@ repeated failures against one account can be grouped without the log holding the
 import json
 import logging
 
+from django.contrib import admin
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_save
@@ -62,14 +63,14 @@ def log_logout(sender, request, user, **kwargs) -> None:
 
 @receiver(post_save, sender=LogEntry, dispatch_uid="kyvs.audit.admin_action")
 def log_admin_action(sender, instance: LogEntry, created: bool, **kwargs) -> None:
-    """The admin writes a LogEntry for each decision; the log gets a line too, with the
-    changed fields' names but not the object's text (which may be a person's name).
+    """The admin writes a LogEntry for each change; the log gets a line too."""
+    if created:
+        log_admin_entry(instance)
 
-    Bulk deletions write their entries with bulk_create, which sends no signal; the
-    registry's audit rows (verifications) cannot be deleted from the admin at all.
-    """
-    if not created:
-        return
+
+def log_admin_entry(instance: LogEntry) -> None:
+    """One audit line for one admin LogEntry, with the changed fields' names but not the
+    object's text (which may be a person's name)."""
     log.info(
         "admin %s",
         _ACTIONS.get(instance.action_flag, "action"),
@@ -97,3 +98,21 @@ def _changed_fields(entry: LogEntry) -> list[str]:
             if isinstance(detail, dict):
                 fields.extend(str(f) for f in detail.get("fields", []))
     return fields
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    """A ModelAdmin under which every change, bulk ones included, leaves one LogEntry and one
+    audit line per object. Django writes the entries of a bulk deletion with bulk_create,
+    which sends no signal: they are logged here one by one. Bulk actions of our own record
+    each object with `record` (ModelAdmin.log_change, whose entry is saved singly)."""
+
+    def log_deletions(self, request, queryset):
+        entries = super().log_deletions(request, queryset)
+        if isinstance(entries, list) and len(entries) > 1:
+            for entry in entries:
+                log_admin_entry(entry)
+        return entries
+
+    def record(self, request, obj, message: str) -> None:
+        """Record one object changed by an action, with what was done to it."""
+        self.log_change(request, obj, message)

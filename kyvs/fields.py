@@ -1,6 +1,10 @@
 from django import forms
 from django.core import exceptions
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kyvs import forms as kyvs_forms
+from kyvs.mobile import normalise_mobile
 
 
 class ChoiceListField(models.JSONField):
@@ -40,3 +44,47 @@ class ChoiceListField(models.JSONField):
         defaults.update(kwargs)
         # Skip JSONField.formfield, which would force its own form field.
         return models.Field.formfield(self, **defaults)
+
+
+class ParsedCharField(models.CharField):
+    """A CharField that holds only what its parser makes of a value, whatever the way in:
+    a form (the admin's included) cleans with it, and the ORM passes every value saved or
+    looked up through it, so a value typed in Gujarati digits is stored, and found, as the
+    ASCII one. Subclasses set `parse` (str → str, ValueError when the text is not one) and
+    `invalid_message`. A value the parser refuses is left as it is for the field's
+    validators to refuse."""
+
+    parse = staticmethod(str)
+    invalid_message = _("Enter a valid value.")
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return value
+        try:
+            return self.parse(value)
+        except ValueError:
+            raise exceptions.ValidationError(self.invalid_message, code="invalid") from None
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if isinstance(value, str) and value:
+            try:
+                return self.parse(value)
+            except ValueError:
+                return value
+        return value
+
+
+class IndianMobileModelField(ParsedCharField):
+    """An Indian mobile, stored in the 10-digit form of kyvs.mobile.normalise_mobile."""
+
+    parse = staticmethod(normalise_mobile)
+    invalid_message = kyvs_forms.INVALID_MOBILE_MESSAGE
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 10)
+        super().__init__(*args, **kwargs)
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": kyvs_forms.IndianMobileField, **kwargs})

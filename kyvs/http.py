@@ -30,3 +30,15 @@ def _valid(value: str) -> str | None:
         return str(ipaddress.ip_address(value))
     except ValueError:
         return None
+
+
+def sessionless(view):
+    """Mark a view that must neither read nor write the session: a public page a stranger
+    opens (a share card), which sets no cookie and may be cached by proxies. The project's
+    middleware leaves its session alone (providers/middleware.py)."""
+    view.kyvs_sessionless = True
+    return view
+
+
+def is_sessionless(view) -> bool:
+    return getattr(view, "kyvs_sessionless", False)

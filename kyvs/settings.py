@@ -77,17 +77,22 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
-    "django_ratelimit",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "kyvs",
+    "admin_i18n",
     "providers",
     "verification",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with frame-ancestors per response for the embeddable pages.
+    "kyvs.framing.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Under /embed/: cookies of their own that work inside another site's frame.
+    "kyvs.framing.EmbedCookiesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,8 +103,8 @@ MIDDLEWARE = [
     "providers.middleware.OperatorIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Turns django-ratelimit's refusal into RATELIMIT_VIEW's answer (below).
-    "django_ratelimit.middleware.RatelimitMiddleware",
+    # Answers a view's rate-limit refusal (kyvs.limits) with a 429 or 503 page.
+    "kyvs.views.LimitsMiddleware",
 ]
 
 ROOT_URLCONF = "kyvs.urls"
@@ -126,23 +131,61 @@ TEMPLATES = [
 # (scripts/bench_throughput.py, docs/benchmarks.md), so connections are kept
 # for KYVS_DB_CONN_MAX_AGE seconds and health-checked before reuse.
 def envdatabase(name: str, default: str) -> dict:
-    raw = envstr(name, default)
+    return database_from_url(name, envstr(name, default))
+
+
+def database_from_url(name: str, raw: str, **options) -> dict:
+    """A DATABASES entry for the URL `raw`, read from the variable `name`."""
     try:
         return dj_database_url.parse(
             raw,
             conn_max_age=envint("KYVS_DB_CONN_MAX_AGE", "600"),
             conn_health_checks=True,
+            **options,
         )
     except ValueError as error:
         raise ImproperlyConfigured(f"{name} is not a database URL we can use: {error}") from None
 
 
 DATABASES = {"default": envdatabase("DATABASE_URL", f"sqlite:///{BASE_DIR / 'kyvs.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's web server and its queue worker share one SQLite file: readers must not
+    # block the writer (WAL), and a write waits for the other's instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Read replicas of that database, comma-separated URLs: registry reads go to them through
+# kyvs/db_router.py (its docstring has the rule). Each mirrors "default" for Django's test
+# runner; pytest-django sets up only the aliases a test declares, so the suite runs
+# without replicas and tests/test_replica.py talks to a real one from a process of its own.
+KYVS_DATABASE_REPLICAS = []
+for _number, _url in enumerate(envlist("DATABASE_REPLICA_URLS", ""), start=1):
+    _alias = f"replica_{_number}"
+    DATABASES[_alias] = database_from_url(
+        "DATABASE_REPLICA_URLS", _url, test_options={"MIRROR": "default"}
+    )
+    KYVS_DATABASE_REPLICAS.append(_alias)
+if KYVS_DATABASE_REPLICAS:
+    DATABASE_ROUTERS = ["kyvs.db_router.ReplicaRouter"]
 
 REDIS_URL = envstr("REDIS_URL", "")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
+# With KYVS_REDIS_CLUSTER, REDIS_URL lists seed nodes of a Redis Cluster, comma-separated
+# (kyvs/redis_cluster.py); a cluster has only database 0 and speaks TCP only.
+KYVS_REDIS_CLUSTER = envbool("KYVS_REDIS_CLUSTER", "false")
+if KYVS_REDIS_CLUSTER:
+    for _seed in REDIS_URL.split(","):
+        _seed = _seed.strip()
+        if not _seed.startswith(("redis://", "rediss://")) or _seed.rstrip("/").count("/") > 2:
+            raise ImproperlyConfigured(
+                "With KYVS_REDIS_CLUSTER=true, REDIS_URL must list the cluster's nodes as "
+                f"redis://host:port or rediss://host:port, comma-separated, not {_seed!r}."
+            )
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -153,15 +196,12 @@ if REDIS_URL:
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
     }
+    if KYVS_REDIS_CLUSTER:
+        CACHES["default"]["OPTIONS"]["CLIENT_CLASS"] = "kyvs.redis_cluster.ClusterClient"
 else:
+    # The development and test default only: one process, where its counters are exact.
+    # Production sets REDIS_URL, so that the limits hold across app servers.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    # django-ratelimit rightly reports that a local-memory cache is not shared between
-    # processes. It is the development and test default only (one process, where it is
-    # exact); production sets REDIS_URL, where these checks stay on.
-    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
-RATELIMIT_USE_CACHE = "default"
-# Over a @ratelimit limit: 429 with Retry-After (a page, or JSON under /api/), not a 403.
-RATELIMIT_VIEW = "kyvs.views.ratelimited"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -170,7 +210,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "verification:start"
+# A finished sign-in leads each person to their own start: the console, the admin or the
+# form (providers.views.accounts.signed_in_home).
+LOGIN_REDIRECT_URL = "signed_in_home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
@@ -228,9 +270,8 @@ def envheader(name: str) -> tuple[str, str] | None:
 # Only behind a proxy that sets this header itself (and drops any the client sent).
 SECURE_PROXY_SSL_HEADER = envheader("KYVS_PROXY_SSL_HEADER")
 
-# Framing is refused everywhere. The embed pages, when they come, opt out per view with
-# django.views.decorators.clickjacking.xframe_options_exempt together with
-# csp.decorators.csp_update({"frame-ancestors": [...the organisation's origins]}).
+# Framing is refused everywhere, except the embeddable pages under /embed/, each response
+# of which names the origins that may frame it (kyvs/framing.py: allow_framing).
 X_FRAME_OPTIONS = "DENY"
 
 # No inline script or style anywhere: templates load static/css and static/js only.
@@ -267,13 +308,30 @@ KYVS_SMS_DLT_TEMPLATE_ID = envstr("KYVS_SMS_DLT_TEMPLATE_ID", "")
 KYVS_SMS_DLT_ENTITY_ID = envstr("KYVS_SMS_DLT_ENTITY_ID", "")
 if KYVS_SMS_BACKEND == "verification.sms.HttpBackend" and not KYVS_SMS_HTTP_URL:
     raise ImproperlyConfigured("KYVS_SMS_HTTP_URL must be set when KYVS_SMS_BACKEND is http.")
-# Where OTP SMS are sent from. "thread": a small pool in each app server sends them after
-# the answer has gone, so a start that matched someone is no slower than one that did not
-# (enumeration resistance). "sync": inside the request, for tests and scripts.
-KYVS_SMS_QUEUE = envstr("KYVS_SMS_QUEUE", "thread")
-if KYVS_SMS_QUEUE not in {"thread", "sync"}:
-    raise ImproperlyConfigured(f"KYVS_SMS_QUEUE must be thread or sync, not {KYVS_SMS_QUEUE!r}.")
-KYVS_SMS_THREADS = envint("KYVS_SMS_THREADS", "4", minimum=1)
+# The task queue (django-tasks, with its database backend): OTP SMS and e-mails are sent by
+# worker processes (`manage.py run_worker`), never by the request that asks for them.
+# "database": jobs are rows of this database, written in the same transaction as the
+# verification they belong to. "immediate": a job runs inside the request that enqueues it
+# (tests and scripts only: a slow gateway then slows the page, and a match is slower than a
+# no-match).
+TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+KYVS_TASK_BACKEND = envstr("KYVS_TASK_BACKEND", "database")
+if KYVS_TASK_BACKEND not in TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"KYVS_TASK_BACKEND must be database or immediate, not {KYVS_TASK_BACKEND!r}."
+    )
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[KYVS_TASK_BACKEND]}}
+# A job left running this long is taken to have lost its worker (killed, machine gone):
+# another worker voids the code it may have made and sends a new one (or gives up).
+KYVS_SMS_DELIVERY_LEASE_SECONDS = envint("KYVS_SMS_DELIVERY_LEASE_SECONDS", "60", minimum=5)
+# An SMS the gateway refused with 5xx or 429, or did not answer, is tried again after 1, 2,
+# 4, 8... seconds, while the code asked for would still be valid, at most this many times.
+KYVS_SMS_MAX_ATTEMPTS = envint("KYVS_SMS_MAX_ATTEMPTS", "6", minimum=1)
+# /healthz answers 503 when the oldest job waiting to run has waited longer than this.
+KYVS_QUEUE_MAX_WAIT_SECONDS = envint("KYVS_QUEUE_MAX_WAIT_SECONDS", "60", minimum=1)
 
 # The OTP policy of DESIGN.md.
 KYVS_OTP_TTL_SECONDS = envint("KYVS_OTP_TTL_SECONDS", "180", minimum=30)
@@ -281,13 +339,15 @@ KYVS_OTP_MAX_ATTEMPTS = envint("KYVS_OTP_MAX_ATTEMPTS", "5", minimum=1)
 KYVS_OTP_RESEND_AFTER_SECONDS = envint("KYVS_OTP_RESEND_AFTER_SECONDS", "30")
 KYVS_OTP_MAX_RESENDS = envint("KYVS_OTP_MAX_RESENDS", "2")
 
-# The abuse limits of DESIGN.md, counted in the cache (kyvs/limits.py, django-ratelimit).
+# The abuse limits of DESIGN.md, counted in the cache by kyvs/limits.py (which names them).
 # OTPs sent to one mobile (starts and resends) across all organisations:
 KYVS_OTPS_PER_MOBILE_PER_HOUR = envint("KYVS_OTPS_PER_MOBILE_PER_HOUR", "5", minimum=1)
 KYVS_OTPS_PER_MOBILE_PER_DAY = envint("KYVS_OTPS_PER_MOBILE_PER_DAY", "10", minimum=1)
 # Starts by one operator, or one API key, per window:
 KYVS_STARTS_PER_ACTOR = envint("KYVS_STARTS_PER_ACTOR", "30", minimum=1)
 KYVS_STARTS_WINDOW_SECONDS = envint("KYVS_STARTS_WINDOW_SECONDS", "600", minimum=1)
+# "My status" checks started from one client address per hour (the page is public):
+KYVS_OWN_CHECKS_PER_ADDRESS = envint("KYVS_OWN_CHECKS_PER_ADDRESS", "20", minimum=1)
 # Failed sign-ins per account name and per client IP, per window:
 KYVS_LOGIN_FAILURES_PER_ACCOUNT = envint("KYVS_LOGIN_FAILURES_PER_ACCOUNT", "5", minimum=1)
 KYVS_LOGIN_FAILURES_PER_IP = envint("KYVS_LOGIN_FAILURES_PER_IP", "20", minimum=1)
@@ -366,6 +426,22 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": KYVS_LOG_LEVEL},
 }
+
+# After each verification that shared something, one SMS to the citizen: who, why, when,
+# what was shared, and "Not you? Report it".
+KYVS_RECEIPT_SMS = envbool("KYVS_RECEIPT_SMS", "true")
+# The portal's public address, for the links in SMS (they leave the request behind).
+KYVS_SITE_URL = envstr("KYVS_SITE_URL", "http://localhost:8000").rstrip("/")
+# The privacy notice (/privacy/), as India's Digital Personal Data Protection Act 2023 asks:
+# who runs this deployment (the data fiduciary) and its grievance officer.
+KYVS_DATA_FIDUCIARY_NAME = envstr("KYVS_DATA_FIDUCIARY_NAME", "")
+KYVS_GRIEVANCE_OFFICER_NAME = envstr("KYVS_GRIEVANCE_OFFICER_NAME", "")
+KYVS_GRIEVANCE_OFFICER_EMAIL = envstr("KYVS_GRIEVANCE_OFFICER_EMAIL", "")
+KYVS_GRIEVANCE_OFFICER_PHONE = envstr("KYVS_GRIEVANCE_OFFICER_PHONE", "")
+# The citizen's own side ("My status"): how long the signed-in state lasts without a
+# request, and how long a share card's link lives.
+KYVS_CITIZEN_IDLE_MINUTES = envint("KYVS_CITIZEN_IDLE_MINUTES", "10", minimum=1)
+KYVS_SHARE_VALID_DAYS = envint("KYVS_SHARE_VALID_DAYS", "90", minimum=1)
 
 # Verifications older than this are anonymised by `manage.py prune_verifications`.
 KYVS_RETENTION_DAYS = envint("KYVS_RETENTION_DAYS", "180", minimum=1)

@@ -8,8 +8,9 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "kyvs-test-suite-key")
 os.environ.setdefault("KYVS_SMS_BACKEND", "locmem")
-# Send OTPs inside the request, so a test sees the SMS as soon as the start returns.
-os.environ.setdefault("KYVS_SMS_QUEUE", "sync")
+# Run jobs inside the request, so a test sees the SMS as soon as the start returns. Tests of
+# the queue itself use the database backend and real workers.
+os.environ.setdefault("KYVS_TASK_BACKEND", "immediate")
 os.environ.setdefault("KYVS_SECURE_COOKIES", "false")
 # Receipts are signed with a key generated on first use into signing-key.pem (git-ignored).
 os.environ.setdefault("KYVS_SIGNING_KEY_GENERATE", "true")

@@ -1,21 +1,32 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from kyvs.health import healthz
-from providers.views.login import LoginView
+from kyvs.views import home, privacy_notice
+from verification import approve, shares
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="verification:start"), name="home"),
-    path("accounts/login/", LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", home, name="home"),
+    path("my-status/", include("verification.citizen_urls")),
+    # Approve on my own phone: the link in the OTP SMS (verification/approve.py).
+    path("c/<str:token>", approve.approve, name="approve"),
+    path("privacy/", privacy_notice, name="privacy"),
+    # A citizen's share card: public, cookie-free (verification/shares.py).
+    path("s/<str:token>/", shares.share_page, name="share_page"),
+    *(
+        path(f"s/<str:token>/card-{size}.png", shares.share_image, {"size": size}, name=name)
+        for size, name in (("1200x630", "share_image_wide"), ("1080x1080", "share_image_square"))
+    ),
     path("accounts/", include("providers.account_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("verify/", include("verification.urls")),
+    # The embeddable page (kyvs/framing.py: the only pages that may be framed).
+    path("embed/", include("verification.embed_urls")),
     path("api/", include("verification.api_urls")),
     path("", include("verification.receipt_urls")),
     path("", include("providers.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]
+
+handler500 = "kyvs.views.server_error"

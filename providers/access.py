@@ -1,9 +1,19 @@
 """Who may do what. Views ask here; nothing here knows how a verification works."""
 
+from datetime import timedelta
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+from django_otp import user_has_device
+
+from kyvs.api import ERRORS, ApiProblem
+from providers.models import ApiKey
+
+# How often an API key's "last used" time is written: often enough for the console, rarely
+# enough that a busy key does not write on every call.
+LAST_USED_EVERY = timedelta(minutes=1)
 
 
 def member_required(view):
@@ -45,3 +55,51 @@ def needs_two_factor(user) -> bool:
         return True
     membership = getattr(user, "membership", None)
     return membership is not None and membership.needs_two_factor
+
+
+def two_factor_step(user) -> str | None:
+    """What a signed-in `user` still owes before any page but the second factor's own:
+    "verify" (type a code from the device they have), "setup" (enrol one: they must have a
+    second factor, needs_two_factor, and have none yet) or None (nothing). Anyone who has
+    enrolled a device uses it, required or not. Read by providers.middleware and by pages
+    that sign people in themselves (the embeddable page, verification/embed.py)."""
+    if not user.is_authenticated or user.is_verified():
+        return None
+    if user_has_device(user):
+        return "verify"
+    return "setup" if needs_two_factor(user) else None
+
+
+def checks_two_factor_itself(view):
+    """Marks a view that sends people to its own second-factor pages (by two_factor_step),
+    so that providers.middleware.TwoFactorMiddleware leaves it alone."""
+    view.checks_two_factor_itself = True
+    return view
+
+
+def api_key_required(view):
+    """The live API key in the X-Api-Key header, of an approved organisation; sets
+    `request.api_key` and `request.organisation` for the view. Otherwise the API's error
+    (kyvs.api): 401 `missing_api_key` or `invalid_api_key` (unknown, revoked, or longer than
+    any key), 403 `organisation_not_approved`. Use inside kyvs.api.api_view, which answers
+    the ApiProblem raised here.
+
+    One indexed lookup by the key's visible prefix and one HMAC (ApiKey.objects.for_key);
+    the key's `last_used_at` is written at most once a LAST_USED_EVERY."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        raw = request.headers.get("X-Api-Key", "").strip()
+        if not raw:
+            raise ApiProblem(ERRORS["missing_api_key"])
+        key = ApiKey.objects.for_key(raw) if len(raw) <= 200 else None
+        if key is None:
+            raise ApiProblem(ERRORS["invalid_api_key"])
+        if not key.organisation.is_approved:
+            raise ApiProblem(ERRORS["organisation_not_approved"])
+        key.mark_used(timezone.now(), every=LAST_USED_EVERY)
+        request.api_key = key
+        request.organisation = key.organisation
+        return view(request, *args, **kwargs)
+
+    return wrapper

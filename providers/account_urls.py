@@ -1,4 +1,5 @@
-"""Account pages under /accounts/: the second factor, invitations and password reset.
+"""Account pages under /accounts/: signing in and out, the second factor, invitations and
+password reset.
 
 Not namespaced, because Django's password-reset views find each other by these names.
 """
@@ -6,9 +7,14 @@ Not namespaced, because Django's password-reset views find each other by these n
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from providers.emails import QueuedPasswordResetForm
 from providers.views import accounts, two_factor
+from providers.views.login import LoginView
 
 urlpatterns = [
+    path("login/", LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("home/", accounts.signed_in_home, name="signed_in_home"),
     path("two-factor/", two_factor.verify, name="two_factor_verify"),
     path("two-factor/setup/", two_factor.setup, name="two_factor_setup"),
     path("two-factor/backup-codes/", two_factor.backup_codes, name="two_factor_backup_codes"),
@@ -20,10 +26,7 @@ urlpatterns = [
     path("invitation/<str:token>/", accounts.accept_invitation, name="invitation"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            subject_template_name="registration/password_reset_subject.txt",
-            email_template_name="registration/password_reset_email.txt",
-        ),
+        auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
         name="password_reset",
     ),
     path(

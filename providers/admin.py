@@ -1,7 +1,14 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from kyvs.admin_forms import LabelledInlineFormSet
+from kyvs.audit import AuditedModelAdmin
 from providers.admin_site import KyvsAdminSite
 from providers.forms import ApproveForm, ReasonForm
 from providers.models import (
@@ -21,6 +28,7 @@ admin.site.__class__ = KyvsAdminSite
 
 
 class MembershipInline(admin.TabularInline):
+    formset = LabelledInlineFormSet
     model = Membership
     fk_name = "organisation"
     extra = 0
@@ -49,11 +57,12 @@ APPLICATION_FIELDS = [
     "contact_name",
     "contact_email",
     "contact_mobile",
-    "requested_purposes",
-    "requested_scopes",
-    "scope_reasons",
+    # The lists the applicant chose, in words (the stored JSON would show ["travel"]).
+    "purposes_asked_for",
+    "data_asked_for",
     "terms_accepted_at",
 ]
+GRANTED_FIELDS = ["scopes", "purposes", "daily_quota"]
 
 
 def _decide(modeladmin, request, queryset, title, form_class, decide, initial=None):
@@ -68,6 +77,7 @@ def _decide(modeladmin, request, queryset, title, form_class, decide, initial=No
             except DecisionRefused as refusal:
                 modeladmin.message_user(request, refusal.message, messages.ERROR)
             else:
+                modeladmin.record(request, organisation, str(title))
                 done += 1
         if done:
             modeladmin.message_user(
@@ -138,28 +148,108 @@ reject = _reason_action("reject", _("Reject"), _("Reject… (with a reason)"))
 suspend = _reason_action("suspend", _("Suspend"), _("Suspend… (with a reason)"))
 reinstate = _reason_action("reinstate", _("Reinstate"), _("Reinstate… (with a reason)"))
 
+# Every decision, by the action's name: what the buttons on an organisation's own page
+# call, and which state each may be taken from (OrganisationDecision.RULES).
+DECISIONS = {"approve": approve, "reject": reject, "suspend": suspend, "reinstate": reinstate}
+
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(AuditedModelAdmin):
     list_display = ["name", "kind", "sector", "state", "indian_state", "daily_quota", "created_at"]
     list_filter = ["state", "kind", "sector", "indian_state"]
     search_fields = ["name", "=registration_number", "contact_email"]
-    actions = [approve, reject, suspend, reinstate]
-    # The state changes only through the actions, so that every change is a recorded
+    # Approving and rejecting are for applications (the review queue, PendingApplication);
+    # here, the decisions about organisations already decided on.
+    actions = [suspend, reinstate]
+    # The state changes only through the decisions, so that every change is a recorded
     # decision the organisation is told about.
-    readonly_fields = ["public_id", "state", "created_at", *APPLICATION_FIELDS]
+    readonly_fields = ["public_id", "state", "created_at", "embed_origins", *APPLICATION_FIELDS]
     fieldsets = [
         (None, {"fields": ["name", "kind", "state", "public_id", "created_at"]}),
-        (_("Granted"), {"fields": ["scopes", "purposes", "daily_quota"]}),
-        (_("Security"), {"fields": ["require_operator_two_factor"]}),
+        (_("Granted"), {"fields": GRANTED_FIELDS}),
+        (_("Security"), {"fields": ["require_operator_two_factor", "embed_origins"]}),
         (_("Application"), {"fields": APPLICATION_FIELDS}),
     ]
     inlines = [DecisionInline, MembershipInline]
+    change_form_template = "admin/providers/organisation_change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        """What is granted is granted by approving (with its own form): on an organisation
+        that is not approved, the granted boxes are shown, not offered for editing."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is None or not obj.is_approved:
+            fields += GRANTED_FIELDS
+        return fields
+
+    @admin.display(description=_("purposes asked for"))
+    def purposes_asked_for(self, obj):
+        return ", ".join(str(label) for label in obj.requested_purpose_labels()) or "—"
+
+    @admin.display(description=_("data asked for, and why"))
+    def data_asked_for(self, obj):
+        reasons = obj.scope_reason_labels()
+        if not reasons:
+            return _("The vaccination status only")
+        return format_html_join(
+            "", "<p><strong>{}</strong>: “{}”</p>", ((str(s), r) for s, r in reasons)
+        )
+
+    def decisions_open(self, obj) -> list[tuple[str, str]]:
+        """(action name, button label) of each decision that can be taken on `obj` now."""
+        labels = {
+            "approve": _("Approve…"),
+            "reject": _("Reject…"),
+            "suspend": _("Suspend…"),
+            "reinstate": _("Reinstate…"),
+        }
+        return [
+            (name, labels[name])
+            for name, rule in OrganisationDecision.RULES.items()
+            if obj.state in rule["from"]
+        ]
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/decide/<str:action>/",
+                self.admin_site.admin_view(self.decide_view),
+                name="{}_{}_decide".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request, object_id, action):
+        """A decision taken from the organisation's own page: the same form and the same
+        model method as the list's action, for this one organisation. Only a decision its
+        state allows is found (404 otherwise)."""
+        organisation = self.get_object(request, object_id)
+        if organisation is None or action not in dict(self.decisions_open(organisation)):
+            raise Http404("no such decision here")
+        if not self.has_change_permission(request, organisation):
+            raise PermissionDenied
+        queryset = self.get_queryset(request).filter(pk=organisation.pk)
+        answer = DECISIONS[action](self, request, queryset)
+        if answer is not None:
+            return answer
+        # Decided: to the organisation's page (a decided application has left the queue).
+        return redirect(reverse("admin:providers_organisation_change", args=[organisation.pk]))
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if obj is not None:
+            info = self.opts.app_label, self.opts.model_name
+            context["decisions"] = [
+                (reverse("admin:{}_{}_decide".format(*info), args=[obj.pk, name]), label)
+                for name, label in self.decisions_open(obj)
+            ]
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
 
 @admin.register(PendingApplication)
 class PendingApplicationAdmin(OrganisationAdmin):
-    """The review queue: oldest first, the application to read, approve or reject."""
+    """The review queue: oldest first, the application to read, approve or reject, from the
+    list or from the application's own page. An application is decided on, never deleted:
+    a rejection is recorded and the applicant is told."""
 
     list_display = ["name", "kind", "sector", "registration_number", "asks_for", "created_at"]
     list_filter = ["kind", "sector", "indian_state"]
@@ -172,13 +262,16 @@ class PendingApplicationAdmin(OrganisationAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     @admin.display(description=_("asks for"))
     def asks_for(self, obj):
         return ", ".join(str(Scope(s).label) for s in obj.requested_scopes) or "—"
 
 
 @admin.register(OrganisationDecision)
-class OrganisationDecisionAdmin(admin.ModelAdmin):
+class OrganisationDecisionAdmin(AuditedModelAdmin):
     list_display = ["decided_at", "organisation", "action", "decided_by", "reason"]
     list_filter = ["action"]
     search_fields = ["organisation__name"]
@@ -195,7 +288,7 @@ class OrganisationDecisionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedModelAdmin):
     list_display = ["user", "organisation", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__username", "organisation__name"]
@@ -204,7 +297,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(BackupCodeDevice)
-class BackupCodeDeviceAdmin(admin.ModelAdmin):
+class BackupCodeDeviceAdmin(AuditedModelAdmin):
     """Registry admins can see how many codes someone has left, and delete the set."""
 
     list_display = ["user", "remaining", "confirmed"]
@@ -217,7 +310,7 @@ class BackupCodeDeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(AuditedModelAdmin):
     """Keys are made in the console or with `create_api_key`, where the key can be shown
     once; here a registry admin finds a key by the prefix seen in a log, and revokes it."""
 
@@ -253,4 +346,5 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for api_key in queryset:
             api_key.revoke()
+            self.record(request, api_key, "Revoked")
         self.message_user(request, _("Revoked."), messages.SUCCESS)

@@ -1,15 +1,16 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
+from kyvs.forms import FocusFirstError, IndianMobileField
+from kyvs.text import plain_digits
 from providers import registration
 from providers.models import Membership, Organisation, Purpose, Scope
-from verification import registry
-
-EXTRA_SCOPES = [(s.value, s.label) for s in Scope if s != Scope.STATUS]
+from providers.origins import parse_origins
 
 
-class ApplicationForm(forms.Form):
+class ApplicationForm(FocusFirstError, forms.Form):
     name = forms.CharField(label=_("Organisation name"), max_length=200)
     kind = forms.ChoiceField(label=_("Kind of organisation"), choices=Organisation.Kind.choices)
     sector = forms.ChoiceField(
@@ -50,7 +51,7 @@ class ApplicationForm(forms.Form):
             "Every approved organisation sees the status. Ask for more only if you need it, "
             "and say why."
         ),
-        choices=EXTRA_SCOPES,
+        choices=Scope.beyond_status,
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
@@ -71,10 +72,9 @@ class ApplicationForm(forms.Form):
         label=_("Official e-mail"),
         help_text=_("This will be your sign-in name, and where we write to you."),
     )
-    mobile = forms.CharField(
+    mobile = IndianMobileField(
         label=_("Official mobile"),
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+        widget=forms.TextInput(attrs={"autocomplete": "tel"}),
     )
     password1 = forms.CharField(
         label=_("Choose a password"),
@@ -112,14 +112,6 @@ class ApplicationForm(forms.Form):
                 _("This e-mail address cannot be used for a new application. Sign in instead.")
             )
         return email
-
-    def clean_mobile(self) -> str:
-        try:
-            return registry.normalise_mobile(self.cleaned_data["mobile"])
-        except registry.InvalidMobile:
-            raise forms.ValidationError(
-                _("Enter a 10-digit Indian mobile number, such as 98765 43210.")
-            ) from None
 
     def clean(self):
         data = super().clean()
@@ -162,6 +154,22 @@ class ApplicationForm(forms.Form):
                 self.add_error("password1", error)
         return data
 
+    def full_clean(self):
+        """Validate; then, if the form comes back with errors, keep the password in its two
+        boxes when it was accepted (long enough, not common, both the same), so that a
+        mistake elsewhere does not cost the applicant their password. A password that was
+        refused is cleared, as it has to be typed again anyway. The page that shows it
+        again is never stored (providers/views/apply.py)."""
+        super().full_clean()
+        accepted = (
+            self.is_bound
+            and self.data.get("password1")
+            and not self.has_error("password1")
+            and not self.has_error("password2")
+        )
+        for name in ("password1", "password2"):
+            self.fields[name].widget.render_value = bool(accepted)
+
     def scope_reasons(self) -> dict[str, str]:
         return {
             scope: self.cleaned_data[f"reason_{scope}"].strip()
@@ -169,7 +177,7 @@ class ApplicationForm(forms.Form):
         }
 
 
-class InviteForm(forms.Form):
+class InviteForm(FocusFirstError, forms.Form):
     email = forms.EmailField(label=_("E-mail address"))
     role = forms.ChoiceField(
         label=_("Role"),
@@ -195,16 +203,44 @@ class InviteForm(forms.Form):
         return email
 
 
+class EmbedOriginsForm(FocusFirstError, forms.Form):
+    origins = forms.CharField(
+        label=_("Your website's origins"),
+        required=False,
+        help_text=_(
+            "One a line, such as https://booking.example.com (https only; no path). Only "
+            "pages from these origins can show the KYVS frame. Leave empty to allow none."
+        ),
+        widget=forms.Textarea(
+            attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off", "inputmode": "url"}
+        ),
+    )
+
+    def clean_origins(self) -> list[str]:
+        return parse_origins(
+            self.cleaned_data["origins"].splitlines(), allow_loopback_http=settings.DEBUG
+        )
+
+
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
 
 
-class HistoryFilterForm(forms.Form):
+class HistoryFilterForm(FocusFirstError, forms.Form):
+    # type=date sends ISO dates (YYYY-MM-DD) whatever the page's language.
     date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Enter a date, such as 2026-11-30.")},
     )
     date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Enter a date, such as 2026-11-30.")},
     )
     operator = forms.ChoiceField(label=_("Operator"), required=False)
     outcome = forms.ChoiceField(label=_("Outcome"), required=False)
@@ -217,8 +253,16 @@ class HistoryFilterForm(forms.Form):
         ]
         self.fields["outcome"].choices = [("", _("Any outcome")), *outcomes]
 
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("date_from"), data.get("date_to")
+        if first and last and first > last:
+            # Said, not silently answered with nothing: the two dates are probably swapped.
+            self.add_error("date_to", _("“To” must be on or after “From”."))
+        return data
 
-class CodeForm(forms.Form):
+
+class CodeForm(FocusFirstError, forms.Form):
     code = forms.CharField(
         label=_("Code"),
         max_length=16,
@@ -235,13 +279,14 @@ class CodeForm(forms.Form):
     )
 
     def clean_code(self) -> str:
-        return "".join(self.cleaned_data["code"].split())
+        # Digits of any script and pasted invisible marks read as the person meant them.
+        return plain_digits(self.cleaned_data["code"])
 
 
 class ApproveForm(forms.Form):
     scopes = forms.MultipleChoiceField(
         label=_("Data granted beyond the status"),
-        choices=EXTRA_SCOPES,
+        choices=Scope.beyond_status,
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django_otp import user_has_device
 
-from providers.access import needs_two_factor
+from kyvs.http import is_sessionless
+from providers.access import two_factor_step
 
 # Pages a signed-in user who still owes a second factor may see.
 _OPEN_TO_UNVERIFIED = {"two_factor_setup", "two_factor_verify", "logout", "set_language"}
@@ -13,7 +13,9 @@ class TwoFactorMiddleware:
     anyone who has enrolled a device must pass the second factor before any other page.
 
     Runs after django-otp's OTPMiddleware, which sets `request.user.is_verified()`. Until
-    they have a device they are sent to enrol one; then, on each sign-in, to type a code.
+    they have a device they are sent to enrol one; then, on each sign-in, to type a code
+    (providers.access.two_factor_step). Views marked checks_two_factor_itself (the embeddable
+    page's, which stays inside its frame) send people to their own second-factor pages.
     """
 
     def __init__(self, get_response):
@@ -23,16 +25,14 @@ class TwoFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        user = request.user
-        if not user.is_authenticated or user.is_verified():
+        if getattr(view_func, "checks_two_factor_itself", False) or is_sessionless(view_func):
             return None
         if request.resolver_match.url_name in _OPEN_TO_UNVERIFIED:
             return None
-        has_device = user_has_device(user)
-        if not (has_device or needs_two_factor(user)):
+        step = two_factor_step(request.user)
+        if step is None:
             return None
-        step = "two_factor_verify" if has_device else "two_factor_setup"
-        return redirect_to_login(request.get_full_path(), step)
+        return redirect_to_login(request.get_full_path(), f"two_factor_{step}")
 
 
 class OperatorIdleMiddleware:
@@ -43,9 +43,14 @@ class OperatorIdleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if is_sessionless(view_func):
+            return None
         user = request.user
         if user.is_authenticated:
             membership = getattr(user, "membership", None)
             if membership is not None and membership.role == membership.Role.OPERATOR:
                 request.session.set_expiry(settings.KYVS_OPERATOR_IDLE_MINUTES * 60)
-        return self.get_response(request)
+        return None

@@ -1,16 +1,20 @@
 import hmac
+import math
 import secrets
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, is_password_usable
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin
 
-from kyvs.fields import ChoiceListField
+from kyvs.fields import ChoiceListField, IndianMobileModelField
 from providers import emails
+from providers.origins import parse_origins
 from providers.registration import IndianState, RegistrationKind
 
 
@@ -20,6 +24,16 @@ class Scope(models.TextChoices):
     STATUS = "status", _("Vaccination status")
     VACCINATIONS = "vaccinations", _("Vaccination events (vaccine, dose, date, centre)")
     DEMOGRAPHICS = "demographics", _("Demographics (name as registered, birth year, gender)")
+
+    @classmethod
+    def beyond_status(cls) -> list[tuple[str, str]]:
+        """(value, label) of the scopes an organisation must be granted: all but `status`."""
+        return [(s.value, s.label) for s in cls if s != cls.STATUS]
+
+    @classmethod
+    def only_beyond_status(cls, scopes) -> list[str]:
+        """`scopes` cut down to known scopes beyond `status`, in the stable order above."""
+        return [s.value for s in cls if s != cls.STATUS and s.value in scopes]
 
 
 class Purpose(models.TextChoices):
@@ -35,6 +49,15 @@ class OrganisationQuerySet(models.QuerySet):
 
     def pending(self):
         return self.filter(state=Organisation.State.PENDING)
+
+
+def _midnight(moment):
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def start_of_today():
+    """Midnight today in TIME_ZONE (Indian Standard Time): when daily counts begin."""
+    return _midnight(timezone.localtime())
 
 
 class DecisionRefused(Exception):
@@ -73,7 +96,7 @@ class Organisation(models.Model):
     )
     scopes = ChoiceListField(
         _("scopes beyond status"),
-        base_choices=[(s.value, s.label) for s in Scope if s != Scope.STATUS],
+        base_choices=Scope.beyond_status(),
         help_text=_("Vaccination status is always granted; tick what else it may receive."),
     )
     purposes = ChoiceListField(
@@ -103,11 +126,11 @@ class Organisation(models.Model):
     website = models.URLField(_("website"), blank=True)
     contact_name = models.CharField(_("contact person"), max_length=200, blank=True)
     contact_email = models.EmailField(_("official e-mail"), blank=True)
-    contact_mobile = models.CharField(_("official mobile"), max_length=10, blank=True)
+    contact_mobile = IndianMobileModelField(_("official mobile"), blank=True)
     requested_purposes = ChoiceListField(_("purposes asked for"), base_choices=Purpose.choices)
     requested_scopes = ChoiceListField(
         _("scopes asked for beyond status"),
-        base_choices=[(s.value, s.label) for s in Scope if s != Scope.STATUS],
+        base_choices=Scope.beyond_status(),
     )
     scope_reasons = models.JSONField(_("reasons for the scopes"), default=dict, blank=True)
     terms_accepted_at = models.DateTimeField(_("terms accepted"), null=True, blank=True)
@@ -116,6 +139,13 @@ class Organisation(models.Model):
         _("operators sign in with two factors"),
         default=False,
         help_text=_("Its operators must enrol an authenticator app and use it to sign in."),
+    )
+    # Where its own website may frame KYVS's embeddable page (providers/origins.py).
+    embed_origins = models.JSONField(
+        _("origins allowed to embed KYVS"),
+        default=list,
+        blank=True,
+        help_text=_("Origins of its own website, such as https://booking.example.com."),
     )
 
     objects = OrganisationQuerySet.as_manager()
@@ -140,10 +170,15 @@ class Organisation(models.Model):
         return self.state == self.State.APPROVED
 
     def started_today(self) -> int:
-        """Verifications started since midnight, Indian Standard Time: what the daily quota
-        counts."""
-        midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-        return self.verifications.filter(created_at__gte=midnight).count()
+        """Verifications started since midnight, Indian Standard Time (TIME_ZONE): what the
+        daily quota counts."""
+        return self.verifications.filter(created_at__gte=start_of_today()).count()
+
+    def seconds_until_quota_resets(self) -> int:
+        """Whole seconds until the next midnight (TIME_ZONE), when the quota starts again."""
+        now = timezone.localtime()
+        tomorrow = _midnight(now + timedelta(days=1))
+        return max(math.ceil((tomorrow - now).total_seconds()), 1)
 
     def granted_scopes(self) -> list[str]:
         """Status first, then the extra scopes in a stable order."""
@@ -161,6 +196,15 @@ class Organisation(models.Model):
 
     def purpose_choices(self) -> list[tuple[str, str]]:
         return [(p.value, p.label) for p in Purpose if p.value in self.purposes]
+
+    def set_embed_origins(self, origins) -> list[str]:
+        """Replace the origins that may frame the embeddable page with `origins` (strings, as
+        typed), checked and normalised by providers.origins.parse_origins (http on loopback
+        only in DEBUG); ValidationError naming each bad one, and nothing saved. Returns the
+        list saved."""
+        self.embed_origins = parse_origins(origins, allow_loopback_http=settings.DEBUG)
+        self.save(update_fields=["embed_origins"])
+        return self.embed_origins
 
     def admin_emails(self) -> list[str]:
         """Where news about the account goes: its active admins and the official address."""
@@ -183,7 +227,7 @@ class Organisation(models.Model):
             raise DecisionRefused(_("Grant at least one purpose."))
         if daily_quota < 1:
             raise DecisionRefused(_("The daily quota must be at least 1."))
-        extra_scopes = [s.value for s in Scope if s != Scope.STATUS and s.value in scopes]
+        extra_scopes = Scope.only_beyond_status(scopes)
         return self._decide(
             OrganisationDecision.Action.APPROVE,
             by,
@@ -304,12 +348,33 @@ class Membership(models.Model):
 
     def deactivate(self) -> None:
         """Stop the account at once, everywhere. An inactive user is refused by the
-        authentication backend on every request, and the new (unusable) password changes
-        the session hash, so every open session ends too. Coming back needs a new invitation.
-        """
+        authentication backend on every request, and the password is made unusable, which
+        changes the session hash, so every open session ends too. Coming back needs a new
+        invitation, or `reactivate` within minutes (the console's Undo).
+
+        The password's hash is kept behind Django's unusable-password mark ("!" before it):
+        `check_password` refuses it like any unusable password, and `reactivate` takes the
+        mark off again."""
         user = self.user
         user.is_active = False
-        user.set_unusable_password()
+        if user.has_usable_password():
+            user.password = UNUSABLE_PASSWORD_PREFIX + user.password
+        else:
+            user.set_unusable_password()
+        user.save(update_fields=["is_active", "password"])
+
+    def reactivate(self) -> None:
+        """Undo `deactivate`: the account works again, with the password it had. Sessions
+        that were open before the deactivation match the password again and so work again:
+        the console offers this only for minutes after the deactivation (providers/views/
+        undo.py). Nothing happens to an active account."""
+        user = self.user
+        if user.is_active:
+            return
+        kept = user.password[len(UNUSABLE_PASSWORD_PREFIX) :]
+        if user.password.startswith(UNUSABLE_PASSWORD_PREFIX) and is_password_usable(kept):
+            user.password = kept
+        user.is_active = True
         user.save(update_fields=["is_active", "password"])
 
 
@@ -347,7 +412,7 @@ class ApiKey(models.Model):
     digest = models.CharField(max_length=64, editable=False)
     scopes = ChoiceListField(
         _("scopes beyond status"),
-        base_choices=[(s.value, s.label) for s in Scope if s != Scope.STATUS],
+        base_choices=Scope.beyond_status(),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
@@ -408,9 +473,23 @@ class ApiKey(models.Model):
             s for s in self.organisation.granted_scopes() if s in self.scopes
         ]
 
+    def mark_used(self, now, every: timedelta) -> None:
+        """Record a call made with this key at `now`, unless one was recorded less than
+        `every` ago (a write per call would make a busy key a hot row)."""
+        if self.last_used_at is None or now - self.last_used_at >= every:
+            ApiKey.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now
+
     def revoke(self) -> None:
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
+    def restore(self) -> None:
+        """Undo `revoke`: calls with the key are accepted again. The console offers this
+        only for minutes after the revocation (providers/views/undo.py)."""
+        if self.revoked_at is not None:
+            self.revoked_at = None
             self.save(update_fields=["revoked_at"])
 
 
@@ -455,7 +534,7 @@ class OrganisationDecision(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     scopes = ChoiceListField(
         _("scopes granted beyond status"),
-        base_choices=[(s.value, s.label) for s in Scope if s != Scope.STATUS],
+        base_choices=Scope.beyond_status(),
     )
     purposes = ChoiceListField(_("purposes granted"), base_choices=Purpose.choices)
     daily_quota = models.PositiveIntegerField(_("daily quota"), null=True, blank=True)
@@ -506,6 +585,8 @@ class BackupCodeDevice(ThrottlingMixin, Device):
             raw = "".join(secrets.choice(alphabet) for _j in range(10))
             codes.append(f"{raw[:5]}-{raw[5:]}")
         self.digests = [self.digest_of(code) for code in codes]
+        # New codes start with a clean slate: wrong guesses at the old ones do not lock them.
+        self.throttle_reset(commit=False)
         self.save()
         return codes
 

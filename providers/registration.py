@@ -18,9 +18,12 @@ Numbers are compared in their normal form: upper case, without spaces.
 """
 
 import re
+import unicodedata
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from kyvs.text import ascii_digits, without_invisible
 
 
 class IndianState(models.TextChoices):
@@ -70,9 +73,9 @@ class RegistrationKind(models.TextChoices):
     GOVERNMENT = "gov", _("Government office code")
 
 
-CIN_RE = re.compile(r"^[LU]\d{5}[A-Z]{2}(19|20)\d{2}[A-Z]{3}\d{6}$")
-GSTIN_RE = re.compile(r"^(\d{2})[A-Z]{5}\d{4}[A-Z][1-9A-Z]Z[0-9A-Z]$")
-GOVERNMENT_RE = re.compile(r"^GOV-([A-Z]{2})-[A-Z]{2,8}-\d{4,6}$")
+CIN_RE = re.compile(r"[LU][0-9]{5}[A-Z]{2}(19|20)[0-9]{2}[A-Z]{3}[0-9]{6}")
+GSTIN_RE = re.compile(r"([0-9]{2})[A-Z]{5}[0-9]{4}[A-Z][1-9A-Z]Z[0-9A-Z]")
+GOVERNMENT_RE = re.compile(r"GOV-([A-Z]{2})-[A-Z]{2,8}-[0-9]{4,6}")
 
 # GST state codes: 01-38 for the states and UTs, 97 "other territory", 99 "centre".
 GST_STATE_CODES = {f"{n:02d}" for n in range(1, 39)} | {"97", "99"}
@@ -80,7 +83,11 @@ _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def normalise(number: str) -> str:
-    return "".join(number.split()).upper()
+    """Upper case, without white space or invisible marks, fullwidth letters and digits of
+    any script as ASCII (NFKC, then kyvs.text.ascii_digits): "l17110mh１９７３plc019786"
+    and "L17110MH1973PLC019786" are one number."""
+    text = unicodedata.normalize("NFKC", without_invisible(number))
+    return "".join(ascii_digits(text).split()).upper()
 
 
 def gstin_check_character(first14: str) -> str:
@@ -96,16 +103,16 @@ def gstin_check_character(first14: str) -> str:
 def is_valid(kind: str, number: str) -> bool:
     """Whether `number` (already normalised) has the format of its kind."""
     if kind == RegistrationKind.CIN:
-        return bool(CIN_RE.match(number))
+        return bool(CIN_RE.fullmatch(number))
     if kind == RegistrationKind.GSTIN:
-        match = GSTIN_RE.match(number)
+        match = GSTIN_RE.fullmatch(number)
         return bool(
             match
             and match.group(1) in GST_STATE_CODES
             and gstin_check_character(number[:14]) == number[14]
         )
     if kind == RegistrationKind.GOVERNMENT:
-        match = GOVERNMENT_RE.match(number)
+        match = GOVERNMENT_RE.fullmatch(number)
         return bool(match and match.group(1) in IndianState.values)
     return False
 

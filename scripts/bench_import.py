@@ -77,7 +77,8 @@ def write_final_rows(path: Path, vaccines: dict[str, int], folder: Path) -> tupl
     """The beneficiary and dose rows the import writes for `path` (ids 1, 2, ...), as two
     CSV files, streamed: this process stays small, so the import's child, which starts as
     a copy of it, is measured on its own memory."""
-    from verification.registry import normalise_mobile, normalise_name
+    from kyvs.mobile import normalise_mobile
+    from verification.registry import normalise_name
 
     people_path, doses_path = folder / "people.csv", folder / "doses.csv"
     with (

@@ -1,6 +1,8 @@
 import re
+import time
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -18,6 +20,16 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def mid_hour():
+    """The clock set to the middle of the present hour, and running. Rate-limit windows are
+    aligned to the epoch (kyvs/limits.py): a test that fills an hour's limit must not cross
+    into the next window halfway through, nor be told to wait less than a minute."""
+    start = (time.time() // 3600) * 3600 + 1800
+    with time_machine.travel(start, tick=True):
+        yield
 
 
 @pytest.fixture

@@ -1,14 +1,14 @@
 """Small factory functions for tests: each makes one valid object, overridable by keyword."""
 
 import itertools
-from datetime import date
+from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from providers.models import Membership, Organisation
-from verification.models import Beneficiary, Dose, Vaccine
+from verification.models import Beneficiary, Dose, Vaccine, Verification
 
 _seq = itertools.count(1)
 
@@ -68,3 +68,37 @@ def add_dose(beneficiary: Beneficiary, vaccine: str, number: int, on: date, kind
         district="Ahmedabad",
         state="Gujarat",
     )
+
+
+def make_verification(
+    organisation: Organisation,
+    operator=None,
+    *,
+    outcome: str = Verification.State.OTP_SENT,
+    started: datetime,
+    purpose: str = "travel",
+) -> Verification:
+    """A verification started at `started` that ended there with `outcome` (a
+    Verification.State), made through the model's own transitions."""
+    verification = Verification(
+        organisation=organisation,
+        operator=operator,
+        channel=Verification.Channel.WEB,
+        purpose=purpose,
+        scopes=["status"],
+        mobile_masked="••••••3210",
+        created_at=started,
+    )
+    verification.request_code(started, "en")
+    verification.issue_code(started)
+    end = {
+        Verification.State.VERIFIED: verification.mark_verified,
+        Verification.State.FAILED: lambda now: verification.fail(
+            Verification.FailureReason.TOO_MANY_ATTEMPTS, now
+        ),
+        Verification.State.CANCELLED: verification.cancel,
+    }.get(outcome)
+    if end is not None:
+        end(started)
+    verification.save()
+    return verification

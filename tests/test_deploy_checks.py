@@ -44,6 +44,10 @@ def production_env(**overrides) -> dict[str, str]:
         DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
         DJANGO_ALLOWED_HOSTS="kyvs.example.in",
         REDIS_URL="redis://127.0.0.1:6379/0",
+        KYVS_SITE_URL="https://kyvs.example.in",
+        KYVS_DATA_FIDUCIARY_NAME="Health Department, Government of Gujarat",
+        KYVS_GRIEVANCE_OFFICER_NAME="Meera Shah",
+        KYVS_GRIEVANCE_OFFICER_EMAIL="grievance@kyvs.example.in",
     )
     env.update(overrides)
     return env
@@ -72,6 +76,43 @@ def test_the_deploy_check_fails_when_hsts_is_switched_off(signing_key_file):
     result = run_deploy_check(signing_key_file, KYVS_HSTS_SECONDS="0")
     assert result.returncode != 0
     assert "security.W004" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "site_url", ["http://localhost:8000", "http://kyvs.example.in", "https://localhost"]
+)
+def test_the_deploy_check_warns_when_sms_links_would_not_be_public_https(
+    signing_key_file, site_url
+):
+    result = run_deploy_check(signing_key_file, KYVS_SITE_URL=site_url)
+    assert result.returncode != 0
+    assert "kyvs.W001" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("unset", "named"),
+    [
+        ({"KYVS_DATA_FIDUCIARY_NAME": ""}, "KYVS_DATA_FIDUCIARY_NAME"),
+        ({"KYVS_GRIEVANCE_OFFICER_NAME": ""}, "KYVS_GRIEVANCE_OFFICER_NAME"),
+        ({"KYVS_GRIEVANCE_OFFICER_EMAIL": ""}, "KYVS_GRIEVANCE_OFFICER_EMAIL or"),
+    ],
+)
+def test_the_deploy_check_warns_when_the_privacy_notice_lacks_the_fiduciary_or_officer(
+    signing_key_file, unset, named
+):
+    result = run_deploy_check(signing_key_file, **unset)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "kyvs.W002" in output and named in output
+
+
+def test_a_grievance_officer_reached_by_telephone_alone_is_enough(signing_key_file):
+    result = run_deploy_check(
+        signing_key_file,
+        KYVS_GRIEVANCE_OFFICER_EMAIL="",
+        KYVS_GRIEVANCE_OFFICER_PHONE="1800 11 4377",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_a_bad_proxy_ssl_header_stops_start_up_naming_the_variable(signing_key_file):

@@ -3,15 +3,16 @@
 import json
 
 import pytest
+from django.db import OperationalError, ProgrammingError
 from django.template import loader
 from django.test import RequestFactory, override_settings
-from django.urls import ResolverMatch
 from django.utils import translation
 from django.views.defaults import server_error
-from django_ratelimit.exceptions import Ratelimited
 
-from kyvs.views import ratelimited
+from kyvs import limits
+from kyvs.views import limit_refused_page
 from tests.factories import make_member, make_organisation
+from tests.verification.api_client import ApiClient, issue_key
 
 pytestmark = pytest.mark.django_db
 
@@ -84,18 +85,18 @@ def test_the_error_pages_follow_the_language_of_the_screen(template):
 
 def test_a_rate_limited_page_answers_429_with_retry_after_and_a_page(rf):
     request = rf.post("/providers/apply/")
-    request.resolver_match = None
 
-    response = ratelimited(request, Ratelimited())
+    response = limit_refused_page(request, limits.RateLimited(limits.APPLICATIONS_PER_IP, 90))
 
     assert response.status_code == 429
-    assert int(response["Retry-After"]) > 0
+    assert response["Retry-After"] == "90"
     assert "Too many attempts" in response.content.decode()
+    assert "wait 2 minutes" in response.content.decode()
 
 
-def test_the_wait_is_read_from_the_limit_that_refused(client):
-    # The apply page allows 5 tries an hour from one address; the 6th is refused.
-    for n in range(6):
+def test_the_wait_is_read_from_the_limit_that_refused(client, mid_hour):
+    # Every sending of the apply form counts against a generous flood limit.
+    for n in range(limits.APPLICATION_ATTEMPTS_PER_IP.count + 1):
         response = client.post("/providers/apply/", {"name": f"Try {n}"})
 
     assert response.status_code == 429
@@ -103,13 +104,85 @@ def test_the_wait_is_read_from_the_limit_that_refused(client):
     assert "minutes" in response.content.decode()
 
 
-def test_the_api_never_gets_the_html_429_page(rf):
-    request = rf.post("/api/v3/vaccination/generateOTP")
-    request.resolver_match = ResolverMatch(lambda r: None, (), {}, url_name="generate_otp")
+def test_the_429_page_leads_back_to_the_form_that_was_sent(rf):
+    request = rf.post("/accounts/two-factor/?next=/console/")
 
-    response = ratelimited(request, Ratelimited())
+    page = limit_refused_page(request, limits.RateLimited(limits.APPLICATIONS_PER_IP, 90))
+
+    html = page.content.decode()
+    assert 'href="/accounts/two-factor/?next=/console/">Back to the form</a>' in html
+    assert "Go to the start page" not in html
+
+
+def test_a_limit_that_cannot_be_counted_answers_503_with_retry_after(client, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    response = client.post("/providers/apply/", {"name": "Try"})
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(limits.UNAVAILABLE_RETRY_AFTER)
+    assert "Not available just now" in response.content.decode()
+
+
+def test_the_api_never_gets_an_html_429_page(api_key_client, asha, sms_outbox):
+    # The API's own limits answer in the API's error format, with the limit's wait.
+    for _ in range(5):
+        api_key_client.generate("Asha Patel", "9876543210")
+    response = api_key_client.generate("Asha Patel", "9876543210")
 
     assert response.status_code == 429
     assert response["Content-Type"] == "application/json"
     assert json.loads(response.content)["errorCode"] == "RATE0001"
     assert int(response["Retry-After"]) > 0
+
+
+@pytest.fixture
+def api_key_client(organisation):
+    return ApiClient(issue_key(organisation))
+
+
+# --- 503: the database or the cache out of reach ------------------------------------------
+
+
+def test_a_database_outage_answers_503_with_retry_after_and_a_page_that_needs_no_database(
+    client, monkeypatch, settings
+):
+    settings.DEBUG_PROPAGATE_EXCEPTIONS = False
+    client.raise_request_exception = False
+
+    def out_of_reach(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("verification.views.render", out_of_reach)
+    client.force_login(make_member(make_organisation(), "operator7"))
+    response = client.get("/verify/")
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert "Not available just now" in response.content.decode()
+
+
+def test_a_database_outage_in_the_api_answers_503_in_the_apis_format(api_key_client, monkeypatch):
+    def out_of_reach(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("verification.services.start_verification", out_of_reach)
+    response = api_key_client.generate("Asha Patel", "9876543210")
+    assert response.status_code == 503
+    assert json.loads(response.content)["errorCode"] == "SRV0003"
+    assert int(response["Retry-After"]) > 0
+
+
+def test_a_bug_in_the_database_layer_is_still_a_500(client, monkeypatch):
+    client.raise_request_exception = False
+
+    def bug(*args, **kwargs):
+        raise ProgrammingError("no such column")
+
+    monkeypatch.setattr("verification.views.render", bug)
+    client.force_login(make_member(make_organisation(), "operator8"))
+    assert client.get("/verify/").status_code == 500

@@ -44,7 +44,7 @@ def test_the_development_defaults_start():
         ("KYVS_OTP_MAX_RESENDS", "2.5"),
         ("KYVS_SMS_BACKEND", "pigeon"),
         ("KYVS_EMAIL_BACKEND", "pigeon"),
-        ("KYVS_SMS_QUEUE", "later"),
+        ("KYVS_TASK_BACKEND", "later"),
         ("KYVS_LOG_FORMAT", "xml"),
         ("KYVS_LOG_LEVEL", "LOUD"),
         ("DATABASE_URL", "mysterydb://somewhere/kyvs"),

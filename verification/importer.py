@@ -50,6 +50,8 @@ from django.db import connection as default_connection
 from django.db import transaction
 from django.utils import timezone
 
+from kyvs.mobile import InvalidMobile, normalise_mobile
+from kyvs.text import plain_digits
 from verification import registry
 from verification.models import Beneficiary, Dose, Vaccine
 
@@ -85,7 +87,6 @@ MAX_LISTED_ERRORS = 100
 MIN_BIRTH_YEAR = 1900
 MAX_DOSE_NUMBER = 20
 
-_REFERENCE_ID = re.compile(r"[0-9]{14}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _YEAR = re.compile(r"[0-9]{4}")
 _SMALL_NUMBER = re.compile(r"[0-9]{1,2}")
@@ -250,11 +251,15 @@ class RowParser:
     def _parse_person(
         self, reference_id: str, name: str, mobile: str, year: str, gender: str
     ) -> tuple[tuple[str, str, str, str, int, str], tuple[str, ...]]:
-        """BeneficiaryRow's person columns (reference id to gender, the mobile normalised;
-        the strings are the ones given, so a beneficiary's rows share them) and what is
-        wrong with them."""
+        """BeneficiaryRow's person columns (reference id to gender: the reference id in
+        ASCII digits by registry.parse_reference_id, the mobile by normalise_mobile, the
+        birth year read through plain_digits; the name and gender as given) and what is
+        wrong with them. Called once per beneficiary, not per row (the cache in __init__),
+        so these parsers cost little however many doses a person has."""
         problems = []
-        if not _REFERENCE_ID.fullmatch(reference_id):
+        try:
+            reference_id = registry.parse_reference_id(reference_id)
+        except registry.InvalidReferenceId:
             problems.append(f"beneficiary_reference_id {reference_id!r} is not 14 digits")
 
         name_normalised = registry.normalise_name(name)
@@ -264,10 +269,11 @@ class RowParser:
             problems.append(f"name is longer than {_MAX_LENGTH['name']} characters")
 
         try:
-            mobile = registry.normalise_mobile(mobile)
-        except registry.InvalidMobile:
+            mobile = normalise_mobile(mobile)
+        except InvalidMobile:
             problems.append(f"mobile {mobile!r} is not a 10-digit Indian mobile")
 
+        year = plain_digits(year)
         birth_year = int(year) if _YEAR.fullmatch(year) else 0
         if not MIN_BIRTH_YEAR <= birth_year <= self.today.year:
             problems.append(
@@ -291,14 +297,23 @@ class RowParser:
         state: str,
         birth_year: int,
     ) -> DoseRow | None:
-        """The dose when every column is good, else None (and _dose_problems says why)."""
+        """The dose when every column is good, else None (and _dose_problems says why).
+
+        The dose number and date are looked up as given first; only text not found there
+        (digits of another script, spaces, invisible marks, or a date not seen before) is
+        read through plain_digits, as _dose_problems reads it."""
         vaccine_id = self.vaccines.get(vaccine)
         number = _DOSE_NUMBERS.get(number_text)
+        if number is None:
+            number = _DOSE_NUMBERS.get(plain_digits(number_text))
         kind = _CANONICAL_KINDS.get(kind)
         when = self._dates.get(date_text)
-        if when is None and _ISO_DATE.fullmatch(date_text):
-            with suppress(ValueError):
-                when = self._dates[date_text] = date.fromisoformat(date_text)
+        if when is None:
+            date_text = plain_digits(date_text)
+            when = self._dates.get(date_text)
+            if when is None and _ISO_DATE.fullmatch(date_text):
+                with suppress(ValueError):
+                    when = self._dates[date_text] = date.fromisoformat(date_text)
         if (
             vaccine_id is None
             or number is None
@@ -321,6 +336,7 @@ class RowParser:
             problems.append(f"dose columns left empty: {', '.join(missing)}")
             return
         vaccine, number_text, kind, date_text, centre, district, state = fields
+        number_text, date_text = plain_digits(number_text), plain_digits(date_text)
 
         vaccine_id = self.vaccines.get(vaccine)
         if vaccine_id is None:

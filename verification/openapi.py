@@ -8,6 +8,7 @@ from django.utils import translation
 
 from providers.models import Purpose
 from verification.api_errors import ERRORS
+from verification.embed_outcome import OUTCOMES
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _UUID = {"type": "string", "format": "uuid"}
@@ -29,9 +30,28 @@ def _error(description: str, names: list[str], retry_after: bool = False) -> dic
     return response
 
 
+_RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": {
+        "description": "The limit closest to biting: the key's starts per window "
+        "(KYVS_STARTS_PER_ACTOR) or the organisation's daily quota "
+        "(draft-ietf-httpapi-ratelimit-headers).",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "RateLimit-Remaining": {
+        "description": "Starts still allowed under that limit.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Reset": {
+        "description": "Seconds until everything counted under that limit has expired.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+}
+
+
 def _ok(schema: str, description: str) -> dict:
     return {
         "description": description,
+        "headers": _RATE_LIMIT_HEADERS,
         "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
     }
 
@@ -47,16 +67,29 @@ _AUTH = ["missing_api_key", "invalid_api_key"]
 _BAD_BODY = ["bad_json", "invalid_field"]
 
 
-def _operation(summary: str, description: str, responses: dict, *, more_401=(), **more) -> dict:
+def _operation(
+    summary: str, description: str, responses: dict, *, more_401=(), more_403=(), **more
+) -> dict:
     operation = {
         "summary": summary,
         "description": description,
         "responses": {
+            # A store out of reach can stop any call; an operation may say more.
+            "503": _error(
+                "The service, or a store it needs, is out of reach",
+                ["service_unavailable"],
+                retry_after=True,
+            ),
             **responses,
             "401": _error("Not authenticated, or the OTP failed", _AUTH + list(more_401)),
             "403": _error(
                 "The organisation is not approved, or the request is refused",
-                ["organisation_not_approved", "purpose_not_allowed", "no_resends_left", "refused"],
+                [
+                    "organisation_not_approved",
+                    "purpose_not_allowed",
+                    "no_resends_left",
+                    *more_403,
+                ],
             ),
         },
     }
@@ -103,7 +136,9 @@ def _document() -> dict:
                             retry_after=True,
                         ),
                         "503": _error(
-                            "OTPs cannot be sent just now", ["unavailable"], retry_after=True
+                            "OTPs cannot be sent just now, or a store is out of reach",
+                            ["unavailable", "service_unavailable"],
+                            retry_after=True,
                         ),
                     },
                     operationId="generateOTP",
@@ -119,7 +154,10 @@ def _document() -> dict:
                         "200": _ok("TokenResponse", "The OTP is right."),
                         "400": _error("The body is not valid", _BAD_BODY),
                         "404": _error("Unknown txnId", ["unknown_txn"]),
-                        "409": _error("The transaction is closed", ["txn_closed"]),
+                        "409": _error(
+                            "The transaction is closed, or the customer declined",
+                            ["txn_closed", "declined"],
+                        ),
                         "413": _error("The body is too large", ["body_too_large"]),
                     },
                     more_401=["wrong_otp", "otp_expired", "too_many_attempts"],
@@ -136,7 +174,10 @@ def _document() -> dict:
                         "200": _ok("TxnResponse", "A new OTP has been sent."),
                         "400": _error("The body is not valid", _BAD_BODY),
                         "404": _error("Unknown txnId", ["unknown_txn"]),
-                        "409": _error("The transaction is closed", ["txn_closed"]),
+                        "409": _error(
+                            "The transaction is closed, or the customer declined",
+                            ["txn_closed", "declined"],
+                        ),
                         "413": _error("The body is too large", ["body_too_large"]),
                         "429": _error(
                             "Too soon, or a rate limit refuses",
@@ -144,7 +185,9 @@ def _document() -> dict:
                             retry_after=True,
                         ),
                         "503": _error(
-                            "OTPs cannot be sent just now", ["unavailable"], retry_after=True
+                            "OTPs cannot be sent just now, or a store is out of reach",
+                            ["unavailable", "service_unavailable"],
+                            retry_after=True,
                         ),
                     },
                     operationId="resendOTP",
@@ -161,6 +204,59 @@ def _document() -> dict:
                     operationId="status",
                     more_401=["missing_token", "invalid_token"],
                     security=[{"ApiKey": [], "Bearer": []}],
+                )
+            },
+            "/api/v3/embed/sessions": {
+                "post": _operation(
+                    "Open a frame of the embeddable page for one verification",
+                    "For a page of `origin` (one your organisation registered in the console) "
+                    "to frame at the returned `url`, with no sign-in. The URL works once, for "
+                    "5 minutes. With `full_name` and `mobile_number` the verification starts, "
+                    "and the customer's OTP is sent, at once (answered the same whether or "
+                    "not anyone matched); without them the frame shows the operator's form. "
+                    "When the verification ends the frame posts a "
+                    "`kyvs.verification.finished` message to that origin only.",
+                    {
+                        "201": _ok("EmbedSessionCreated", "The frame's URL."),
+                        "400": _error("The body is not valid", _BAD_BODY),
+                        "413": _error("The body is too large", ["body_too_large"]),
+                        "429": _error(
+                            "A rate limit or the daily quota refuses",
+                            ["rate_limited", "quota_exceeded"],
+                            retry_after=True,
+                        ),
+                        "503": _error(
+                            "OTPs cannot be sent just now, or a store is out of reach",
+                            ["unavailable", "service_unavailable"],
+                            retry_after=True,
+                        ),
+                    },
+                    more_403=["origin_not_registered"],
+                    operationId="createEmbedSession",
+                    requestBody=_body("EmbedSessionRequest"),
+                )
+            },
+            "/api/v3/embed/sessions/{session_id}": {
+                "get": _operation(
+                    "How an embed session's verification ended",
+                    "The same outcome, status and receipt the frame posts to its parent, for "
+                    "the API key that made the session. `outcome` is null until the "
+                    "verification ends; `vaccination_status` and `receipt` are given for a "
+                    "verified outcome while its result is held (as long as the status "
+                    "token of confirmOTP would live), then null.",
+                    {
+                        "200": _ok("EmbedSession", "The session and its outcome."),
+                        "404": _error("No such session for this key", ["unknown_embed_session"]),
+                    },
+                    operationId="getEmbedSession",
+                    parameters=[
+                        {
+                            "name": "session_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": _UUID,
+                        }
+                    ],
                 )
             },
             "/.well-known/jwks.json": {
@@ -283,6 +379,76 @@ def _schemas() -> dict:
                 "beneficiary": {
                     "$ref": "#/components/schemas/Beneficiary",
                     "description": "Only with the demographics scope.",
+                },
+            },
+            "additionalProperties": False,
+        },
+        "EmbedSessionRequest": {
+            "type": "object",
+            "required": ["origin", "purpose"],
+            "properties": {
+                "origin": {
+                    "type": "string",
+                    "description": "The origin of the page that will frame the URL "
+                    "(https://host[:port]), one your organisation registered.",
+                    "examples": ["https://booking.example.com"],
+                },
+                "purpose": {"type": "string", "enum": list(Purpose.values)},
+                "full_name": {
+                    "type": "string",
+                    "maxLength": 100,
+                    "description": "With mobile_number: start the verification at once.",
+                },
+                "mobile_number": {
+                    "type": "string",
+                    "maxLength": 20,
+                    "description": "With full_name: the registered Indian mobile.",
+                },
+            },
+        },
+        "EmbedSessionCreated": {
+            "type": "object",
+            "required": ["session_id", "url", "expires_at"],
+            "properties": {
+                "session_id": _UUID,
+                "url": {
+                    "type": "string",
+                    "format": "uri",
+                    "description": "For the iframe's src; works once.",
+                },
+                "expires_at": {"type": "string", "format": "date-time"},
+            },
+            "additionalProperties": False,
+        },
+        "EmbedSession": {
+            "type": "object",
+            "required": [
+                "session_id",
+                "origin",
+                "purpose",
+                "expires_at",
+                "opened_at",
+                "txnId",
+                "outcome",
+                "vaccination_status",
+                "receipt",
+            ],
+            "properties": {
+                "session_id": _UUID,
+                "origin": {"type": "string"},
+                "purpose": {"type": "string", "enum": list(Purpose.values)},
+                "expires_at": {"type": "string", "format": "date-time"},
+                "opened_at": {"type": ["string", "null"], "format": "date-time"},
+                "txnId": {**_UUID, "type": ["string", "null"]},
+                "outcome": {
+                    "type": ["string", "null"],
+                    "enum": [*OUTCOMES.values(), None],
+                    "description": "null until the verification ends.",
+                },
+                "vaccination_status": {"type": ["integer", "null"], "enum": [0, 1, 2, None]},
+                "receipt": {
+                    "type": ["string", "null"],
+                    "description": "Compact JWS (EdDSA, Ed25519), for a verified outcome.",
                 },
             },
             "additionalProperties": False,

@@ -3,17 +3,18 @@ None needs an account."""
 
 from django import forms
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from kyvs.forms import FocusFirstError
 from providers.models import Purpose
 from verification import receipts
 from verification.api_errors import ERRORS
-from verification.models import VaccinationStatus
+from verification.models import VaccinationStatus, Verification
 
 
 @csrf_exempt  # read-only and public: any method but GET gets a plain 405, never a CSRF 403
@@ -26,7 +27,7 @@ def jwks(request: HttpRequest) -> JsonResponse:
     return response
 
 
-class ReceiptForm(forms.Form):
+class ReceiptForm(FocusFirstError, forms.Form):
     receipt = forms.CharField(
         label=_("Receipt"),
         help_text=_("Paste the whole receipt: three parts separated by dots."),
@@ -37,6 +38,11 @@ class ReceiptForm(forms.Form):
             "max_length": _("This is far longer than any receipt."),
         },
     )
+
+
+OTHER_VERIFICATION = _(
+    "The signature is genuine, but this receipt is for another verification, not this one."
+)
 
 
 def _statements(claims: dict) -> dict:
@@ -69,6 +75,43 @@ def verify_receipt(request: HttpRequest) -> HttpResponse:
         request,
         "verification/receipt_verify.html",
         {
+            "form": form,
+            "check": check,
+            "statements": _statements(check.claims) if check and check.claims else None,
+        },
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def receipt_link(request: HttpRequest, verification_id) -> HttpResponse:
+    """The page a receipt's QR code leads to (verification/receipts.py, "The receipt's
+    link"). With the right check value: that KYVS issued a receipt for this verification, to
+    which organisation, for which purpose and when, read from the audit row (which never
+    holds the answer); and the receipt checker, which also checks that a pasted receipt is
+    the one for this verification. Any other check value, or an id with no verified
+    verification, is a 404 that tells nothing."""
+    verification_id = str(verification_id)
+    if not receipts.link_check_matches(verification_id, request.GET.get("c", "")):
+        raise Http404("no such receipt")
+    verification = (
+        Verification.objects.filter(public_id=verification_id, state=Verification.State.VERIFIED)
+        .select_related("organisation")
+        .first()
+    )
+    if verification is None:
+        raise Http404("no such receipt")
+    form = ReceiptForm(request.POST or None)
+    check = None
+    if request.method == "POST" and form.is_valid():
+        check = receipts.verify(form.cleaned_data["receipt"], issuer=settings.KYVS_RECEIPT_ISSUER)
+        if check.claims is not None and check.claims.get("sub") != verification_id:
+            check.valid, check.problem = False, str(OTHER_VERIFICATION)
+    return render(
+        request,
+        "verification/receipt_link.html",
+        {
+            "verification": verification,
             "form": form,
             "check": check,
             "statements": _statements(check.claims) if check and check.claims else None,

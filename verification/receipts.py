@@ -12,7 +12,9 @@ the retired private key by its public half (`openssl pkey -pubout`). Keys are re
 process: restart the app servers after a rotation.
 """
 
+import base64
 import contextlib
+import hmac
 import json
 import os
 import re
@@ -25,6 +27,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from joserfc import jws
 from joserfc.errors import JoseError, UnsupportedAlgorithmError
@@ -251,3 +254,31 @@ def verify(
     elif check.issued_at is None or check.issued_at > moment + timedelta(minutes=5):
         check.valid, check.problem = False, str(PROBLEMS["not_yet_valid"])
     return check
+
+
+# --- The receipt's link -----------------------------------------------------------------
+#
+# The QR code beside a receipt does not hold the receipt: a 1,200-character JWS makes a
+# version-24 code too dense to scan from a screen. It holds a short link to KYVS's page for
+# the receipt, /receipts/<verification id>/?c=<check>. The check value is a MAC of the
+# verification id keyed by the server's secret, so only KYVS can make a link that opens
+# that page, and ids cannot be tried one after another. The link carries no personal data
+# and leads to nothing stored about the answer (KYVS keeps none): the page confirms that
+# KYVS issued a receipt for that verification, to whom and when, and checks a receipt text
+# pasted into it (the one the organisation kept) against our keys and that verification.
+
+LINK_CHECK_BYTES = 16  # 128 bits: 22 characters of base64url
+
+
+def link_check(verification_id: str) -> str:
+    """The check value of the receipt link for `verification_id` (its UUID as text): the
+    first LINK_CHECK_BYTES of HMAC-SHA256 keyed by SECRET_KEY (salted for this use only),
+    in unpadded base64url. Changing SECRET_KEY voids the links already given, not the
+    receipts themselves."""
+    digest = salted_hmac("kyvs.receipts.link", verification_id, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest[:LINK_CHECK_BYTES]).rstrip(b"=").decode()
+
+
+def link_check_matches(verification_id: str, check: str) -> bool:
+    """Whether `check` is `verification_id`'s link check value, compared in constant time."""
+    return hmac.compare_digest(link_check(verification_id).encode(), (check or "").encode())

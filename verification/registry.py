@@ -1,28 +1,64 @@
-"""The registry's rules that need no database: normalising names and mobiles, and the
-status rule. Models and services build on these; nothing here imports a model."""
+"""The registry's rules that need no database: normalising names, and the status rule.
+Mobile numbers are kyvs/mobile.py's. Models and services build on these; nothing here
+imports a model."""
 
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-MOBILE_RE = re.compile(r"^[6-9]\d{9}$")
-_SEPARATORS = re.compile(r"[\s\-().]+")
+from kyvs.text import plain_digits
+
+_REFERENCE_ID = re.compile(r"[0-9]{14}")
 
 
-class InvalidMobile(ValueError):
-    pass
+class InvalidReferenceId(ValueError):
+    """The text is not a beneficiary reference id."""
+
+
+def parse_reference_id(text: str) -> str:
+    """A beneficiary reference id (14 digits, as CoWIN issued them) in ASCII digits, however
+    it was typed or pasted (digits of any script, spaces, invisible marks); otherwise
+    InvalidReferenceId. The one reading of a reference id: the admin, the import and the
+    model's own field use it, so one person can never be stored under two spellings."""
+    digits = plain_digits(text)
+    if not _REFERENCE_ID.fullmatch(digits):
+        raise InvalidReferenceId(text)
+    return digits
+
+
+# Letters that Unicode encodes twice: as one atomic character (since Unicode 5.1) and, in
+# older text and keyboards, as consonant + virama + zero-width joiner. Both spellings are
+# the same name. Names are compared in the consonant + virama form (the joiner is an
+# invisible mark, dropped below). Sources: the Unicode Standard 15.0, section 12.9
+# (Malayalam chillus, Table 12-14) and section 12.2 (Bengali khanda ta, U+09CE).
+_ATOMIC_AS_SEQUENCE = str.maketrans(
+    {
+        "\u0d54": "\u0d2e\u0d4d",  # ൔ chillu m = മ്
+        "\u0d55": "\u0d2f\u0d4d",  # ൕ chillu y = യ്
+        "\u0d56": "\u0d34\u0d4d",  # ൖ chillu lll = ഴ്
+        "\u0d7a": "\u0d23\u0d4d",  # ൺ chillu nn = ണ്
+        "\u0d7b": "\u0d28\u0d4d",  # ൻ chillu n = ന്
+        "\u0d7c": "\u0d30\u0d4d",  # ർ chillu rr = ര്
+        "\u0d7d": "\u0d32\u0d4d",  # ൽ chillu l = ല്
+        "\u0d7e": "\u0d33\u0d4d",  # ൾ chillu ll = ള്
+        "\u0d7f": "\u0d15\u0d4d",  # ൿ chillu k = ക്
+        "\u09ce": "\u09a4\u09cd",  # ৎ khanda ta = ত্
+    }
+)
 
 
 def normalise_name(name: str) -> str:
     """The form in which names are compared: NFKC, casefolded, punctuation and symbols as
     spaces, invisible format characters (such as the zero-width joiners of Indic scripts)
-    dropped, runs of spaces collapsed.
+    dropped, letters with a legacy encoding in one spelling (_ATOMIC_AS_SEQUENCE), runs of
+    spaces collapsed.
 
     "  Dr. RAVI  kumar " and "dr ravi kumar" compare equal; so do a name typed with a
-    precomposed character and the same name typed with a combining mark.
+    precomposed character and the same name typed with a combining mark, and "അരുൺ"
+    (atomic chillu) and "അരുണ്\u200d" (consonant, virama, joiner).
     """
-    text = unicodedata.normalize("NFKC", name).casefold()
+    text = unicodedata.normalize("NFKC", name).translate(_ATOMIC_AS_SEQUENCE).casefold()
     out = []
     for char in text:
         category = unicodedata.category(char)
@@ -34,39 +70,6 @@ def normalise_name(name: str) -> str:
             out.append(char)
     # Casefolding can decompose (e.g. "ǰ"), so compose once more.
     return " ".join(unicodedata.normalize("NFKC", "".join(out)).split())
-
-
-def normalise_mobile(mobile: str) -> str:
-    """The 10-digit form of an Indian mobile number, or InvalidMobile.
-
-    Accepts +91, 91 or 0 in front, spaces, hyphens, dots and brackets, and digits of any
-    script (a number typed in Gujarati or Devanagari digits is the same number).
-    """
-    digits = []
-    for char in _SEPARATORS.sub("", mobile.strip()):
-        if char == "+" and not digits:
-            digits.append("+")
-        elif unicodedata.category(char) == "Nd":
-            digits.append(str(unicodedata.digit(char)))
-        else:
-            raise InvalidMobile(mobile)
-    number = "".join(digits)
-    if number.startswith("+"):
-        if not number.startswith("+91"):
-            raise InvalidMobile(mobile)
-        number = number[3:]
-    elif len(number) == 12 and number.startswith("91"):
-        number = number[2:]
-    elif len(number) == 11 and number.startswith("0"):
-        number = number[1:]
-    if not MOBILE_RE.match(number):
-        raise InvalidMobile(mobile)
-    return number
-
-
-def mask_mobile(mobile: str) -> str:
-    """Only the last four digits, which is what a customer needs to recognise the number."""
-    return "•" * 6 + mobile[-4:]
 
 
 @dataclass(frozen=True)

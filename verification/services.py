@@ -1,44 +1,52 @@
 """The verification workflow: start, confirm, resend, cancel.
 
 The hosted webpage, the embedded page and the API all call these functions; none of them
-has a verification flow of its own.
+has a verification flow of its own. A verification's state changes only through the
+methods of `Verification` (verification/models.py), called here with the row locked.
 """
 
 import logging
-import math
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 
 from kyvs import limits
-from providers.models import Organisation, Purpose, Scope
-from verification import otp as otps
-from verification import receipts, registry
-from verification.delivery import OtpJob, dispatch
-from verification.models import Beneficiary, VaccinationStatus, Verification
+from kyvs.mobile import is_normalised, mask_mobile
+from kyvs.outages import CACHE_ERRORS
+from providers.models import Organisation, Scope
+from verification import receipts
+from verification.delivery import queue_code, queue_receipt
+from verification.models import (
+    Beneficiary,
+    CitizenRestriction,
+    VaccinationStatus,
+    Verification,
+)
+from verification.refusals import Refusal, VerificationRefused
 
 log = logging.getLogger(__name__)
 
-
-class VerificationRefused(Exception):
-    """The request cannot go ahead; `message` says why, in words for the person at hand."""
-
-    def __init__(self, code: str, message: str, retry_after: int | None = None):
-        super().__init__(code)
-        self.code = code
-        self.message = message
-        # Seconds after which the same request may succeed (rate limits, a cache outage).
-        self.retry_after = retry_after
-
-
-UNAVAILABLE_RETRY_AFTER = 30
+__all__ = [
+    "Confirmation",
+    "api_quota",
+    "own_record",
+    "Result",
+    "VerificationRefused",
+    "approve_by_link",
+    "cancel_verification",
+    "decline_by_link",
+    "decline_verification",
+    "check_may_start",
+    "confirm_verification",
+    "resend_otp",
+    "start_own_check",
+    "start_verification",
+]
 
 
 class _Allowance:
@@ -54,72 +62,52 @@ class _Allowance:
     def __init__(self, organisation_pk: int, operator_pk, api_key_pk, masked_mobile: str):
         self.taken: list[limits.Usage] = []
         self.mobile: list[limits.Usage] = []
-        if api_key_pk is not None:
-            self.actor = f"key:{api_key_pk}"
-        elif operator_pk is not None:
-            self.actor = f"user:{operator_pk}"
-        else:
+        if api_key_pk is None and operator_pk is None:
             self.actor = ""
+        else:
+            self.actor = limits.actor_ident(api_key_pk=api_key_pk, user_pk=operator_pk)
         self.audit = (
             f"organisation #{organisation_pk}, {self.actor or 'no actor'}, {masked_mobile}"
         )
 
-    def _take(self, name: str, ident: str, limit: int, window: int, message: str) -> None:
+    def _take(self, limit: limits.Limit, ident: str) -> limits.Usage:
         try:
-            usage = limits.consume(name, ident, limit, window)
+            usage = limits.take(limit, ident)
         except limits.CacheUnavailable:
             log.error("code not sent: the rate limit cache is unavailable (%s)", self.audit)
-            raise _unavailable() from None
-        self.taken.append(usage)
-        if name == "otp-mobile":
-            self.mobile.append(usage)
-        if usage.exceeded:
+            raise VerificationRefused(Refusal.UNAVAILABLE) from None
+        except limits.RateLimited as refusal:
             log.warning(
                 "code not sent: %s limit of %d per %ds reached (%s)",
-                name,
-                limit,
-                window,
+                limit.name,
+                limit.count,
+                limit.window,
                 self.audit,
             )
-            minutes = math.ceil(usage.retry_after / 60)
-            wait = ngettext(
-                "Please try again in %(minutes)d minute.",
-                "Please try again in %(minutes)d minutes.",
-                minutes,
-            ) % {"minutes": minutes}
             raise VerificationRefused(
-                "rate_limited", f"{message} {wait}", retry_after=usage.retry_after
-            )
+                Refusal.RATE_LIMITED, refusal.message, retry_after=refusal.retry_after
+            ) from None
+        self.taken.append(usage)
+        return usage
 
     def take_start(self) -> None:
         if self.actor:
-            self._take(
-                "starts",
-                self.actor,
-                settings.KYVS_STARTS_PER_ACTOR,
-                settings.KYVS_STARTS_WINDOW_SECONDS,
-                _("Too many verifications have been started from this account in a short time."),
-            )
+            self._take(limits.STARTS_PER_ACTOR, self.actor)
+
+    def take_own_check(self, client_address: str) -> None:
+        self._take(limits.OWN_CHECKS_PER_ADDRESS, client_address)
 
     def take_mobile(self, mobile_ident: str) -> None:
-        message = _("Too many codes have been sent to this mobile number.")
-        for limit, window in (
-            (settings.KYVS_OTPS_PER_MOBILE_PER_HOUR, 3600),
-            (settings.KYVS_OTPS_PER_MOBILE_PER_DAY, 86400),
-        ):
-            self._take("otp-mobile", mobile_ident, limit, window, message)
+        for limit in (limits.OTPS_PER_MOBILE_PER_HOUR, limits.OTPS_PER_MOBILE_PER_DAY):
+            self.mobile.append(self._take(limit, mobile_ident))
+
+    def mobile_keys(self) -> list[str]:
+        """The per-mobile counters taken: given back if the SMS cannot be sent."""
+        return [usage.key for usage in self.mobile]
 
     def give_back(self) -> None:
         limits.refund(self.taken)
         self.taken = []
-
-
-def _unavailable() -> VerificationRefused:
-    return VerificationRefused(
-        "unavailable",
-        _("Codes cannot be sent just now. Please try again shortly."),
-        retry_after=UNAVAILABLE_RETRY_AFTER,
-    )
 
 
 # A resend counts against the same mobile as its start, matched or not; the keyed hash of
@@ -131,26 +119,38 @@ _MOBILE_OF_TIMEOUT = 86400
 def _remember_mobile(verification: Verification, mobile_ident: str) -> None:
     try:
         cache.set(_MOBILE_OF.format(verification.public_id), mobile_ident, _MOBILE_OF_TIMEOUT)
-    except limits.CACHE_ERRORS:
-        raise _unavailable() from None
+    except CACHE_ERRORS:
+        raise VerificationRefused(Refusal.UNAVAILABLE) from None
 
 
 def _mobile_of(verification: Verification) -> str:
     try:
         ident = cache.get(_MOBILE_OF.format(verification.public_id))
-    except limits.CACHE_ERRORS:
-        raise _unavailable() from None
+    except CACHE_ERRORS:
+        raise VerificationRefused(Refusal.UNAVAILABLE) from None
     if ident is None:
-        raise VerificationRefused(
-            "no_resends_left", _("No more codes can be sent for this verification.")
-        )
+        raise VerificationRefused(Refusal.NO_RESENDS_LEFT)
     return ident
+
+
+def api_quota(api_key) -> limits.Standing:
+    """Of the limits on starts that an API key's calls meet (its own STARTS_PER_ACTOR and its
+    organisation's daily quota), the one closest to biting: least remaining, then the later
+    reset. For the API's RateLimit headers. CacheUnavailable if the cache does not answer."""
+    starts = limits.peek(limits.STARTS_PER_ACTOR, limits.actor_ident(api_key_pk=api_key.pk))
+    organisation = api_key.organisation
+    quota = limits.Standing(
+        limit=organisation.daily_quota,
+        remaining=max(organisation.daily_quota - organisation.started_today(), 0),
+        reset=organisation.seconds_until_quota_resets(),
+    )
+    return min(starts, quota, key=lambda s: (s.remaining, -s.reset))
 
 
 def _check_may_start(organisation: Organisation, operator, api_key, purpose: str) -> None:
     if not organisation.is_approved:
         raise VerificationRefused(
-            "organisation_not_approved",
+            Refusal.ORGANISATION_NOT_APPROVED,
             _("Your organisation is not approved to verify customers at present."),
         )
     if api_key is not None:
@@ -159,46 +159,25 @@ def _check_may_start(organisation: Organisation, operator, api_key, purpose: str
         membership = getattr(operator, "membership", None) if operator is not None else None
         acts_for_it = membership is not None and membership.organisation_id == organisation.pk
     if not acts_for_it:
-        raise VerificationRefused("not_a_member", _("You do not act for this organisation."))
+        raise VerificationRefused(Refusal.NOT_A_MEMBER)
     if purpose not in organisation.purposes:
-        raise VerificationRefused(
-            "purpose_not_allowed", _("Your organisation may not verify for this purpose.")
-        )
+        raise VerificationRefused(Refusal.PURPOSE_NOT_ALLOWED)
     if organisation.started_today() >= organisation.daily_quota:
         raise VerificationRefused(
-            "quota_exceeded",
+            Refusal.QUOTA_EXCEEDED,
             _("Your organisation has used today's %(quota)d verifications.")
             % {"quota": organisation.daily_quota},
+            retry_after=organisation.seconds_until_quota_resets(),
         )
 
 
-def _otp_sms_body(verification: Verification, code: str) -> str:
-    minutes = max(settings.KYVS_OTP_TTL_SECONDS // 60, 1)
-    return _(
-        "%(otp)s is your OTP to share your vaccination status with %(organisation)s "
-        "for %(purpose)s. Valid %(minutes)d minutes. Do not share it with anyone else."
-    ) % {
-        "otp": code,
-        "organisation": verification.organisation.name,
-        "purpose": Purpose(verification.purpose).label,
-        "minutes": minutes,
-    }
-
-
-def _issue_code(verification: Verification, now) -> str:
-    code = otps.make_otp()
-    verification.otp_hash = otps.hash_otp(code, str(verification.public_id))
-    verification.otp_sent_at = now
-    verification.otp_expires_at = now + timedelta(seconds=settings.KYVS_OTP_TTL_SECONDS)
-    return code
-
-
-def _send(verification: Verification, job: OtpJob) -> None:
-    """Hand the SMS to delivery (see verification/delivery.py: matched or not, the request
-    does the same work). A code that could not be delivered is void and the verification
-    failed with reason `sms_not_sent`; with KYVS_SMS_QUEUE=sync that is known at once."""
-    if dispatch(job) is False:
-        verification.refresh_from_db()
+def check_may_start(organisation: Organisation, *, operator=None, api_key=None, purpose: str):
+    """Raise VerificationRefused if `start_verification` by this actor for `purpose` would be
+    refused before anything about the customer is known (not approved, not acting for the
+    organisation, a purpose it may not state, its daily quota used up). For a channel that
+    commits to a purpose before it has the customer's details: an embed session made
+    without them (verification/embed_api.py). It reserves nothing: the start checks again."""
+    _check_may_start(organisation, operator, api_key, purpose)
 
 
 def start_verification(
@@ -211,48 +190,109 @@ def start_verification(
     purpose: str,
     channel: str = Verification.Channel.WEB,
     ip: str | None = None,
+    language: str | None = None,
 ) -> Verification:
-    """Start a verification and send the OTP to the registered mobile.
+    """Start a verification for `organisation` and send the OTP to the registered mobile.
 
-    The actor is an operator (a user) or an API key of the organisation. The caller
-    learns nothing about whether anyone matched: with no match, or with two
-    people of the same name on the number, the row is created just the same, no SMS is
-    sent and every code will fail.
+    `mobile` is the 10-digit form (kyvs.mobile.normalise_mobile; every channel's input,
+    verification/inputs.py, cleans it so); ValueError otherwise. The actor is an operator (a
+    user) or an API key of the organisation. The caller learns nothing about whether anyone
+    matched: with no match, or with two people of the same name on the number, the row is
+    created just the same, no SMS is sent and every code will fail.
 
     Rate limits are taken first and given back if anything refuses, then the row is
-    written, then the SMS handed over: a refused start leaves no row, sends nothing and
-    uses up no allowance. `ip` is the client's address (kyvs.http.client_ip), for the audit.
+    written with the job that makes and sends the code (verification/delivery.py), in one
+    transaction: a refused start (VerificationRefused) leaves no row, sends nothing and uses
+    up no allowance. The SMS (and later the citizen's screen) is written in `language` (the
+    customer's, one of LANGUAGES), else the active language. `ip` is the client's address
+    (kyvs.http.client_ip), for the audit.
+
+    A citizen who locked their status, or blocked this organisation (CitizenRestriction),
+    is answered exactly as if nobody matched: no SMS, every code fails; the row stays linked
+    to them, for their history, marked `blocked`.
     """
-    number = registry.normalise_mobile(mobile)
-    mobile_ident = limits.keyed_hash(number)
+    if channel == Verification.Channel.CITIZEN or organisation is None:
+        raise ValueError("an organisation's verification; the citizen's is start_own_check")
+    language = language or translation.get_language()
+    return _start(
+        organisation, operator, api_key, full_name, mobile, purpose, channel, ip, language
+    )
+
+
+# What the citizen sees of their own record: the status and their doses.
+OWN_CHECK_SCOPES = [Scope.STATUS.value, Scope.VACCINATIONS.value]
+
+
+def start_own_check(*, full_name: str, mobile: str, ip: str | None) -> Verification:
+    """The citizen checking their own status ("My status", channel `citizen`): a
+    verification like any other, with no organisation and no purpose: the same uniform
+    answer when nothing matches (no SMS), the same per-mobile limits and attempt rules. The
+    client's address is limited too (OWN_CHECKS_PER_ADDRESS): the page is public."""
+    return _start(
+        None,
+        None,
+        None,
+        full_name,
+        mobile,
+        "",
+        Verification.Channel.CITIZEN,
+        ip,
+        translation.get_language(),
+    )
+
+
+def _start(organisation, operator, api_key, full_name, mobile, purpose, channel, ip, language):
+    if not is_normalised(mobile):
+        raise ValueError("a verification takes the 10-digit form of the mobile")
     allowance = _Allowance(
-        organisation.pk,
+        organisation.pk if organisation is not None else None,
         operator.pk if operator is not None else None,
         api_key.pk if api_key is not None else None,
-        registry.mask_mobile(number),
+        mask_mobile(mobile),
     )
     try:
-        allowance.take_start()
-        allowance.take_mobile(mobile_ident)
-        verification, job = _create(
-            organisation, operator, api_key, full_name, number, purpose, channel, ip
+        if organisation is None:
+            allowance.take_own_check(ip or "unknown")
+        else:
+            allowance.take_start()
+        allowance.take_mobile(limits.keyed_hash(mobile))
+        verification = _create(
+            organisation,
+            operator,
+            api_key,
+            full_name,
+            mobile,
+            purpose,
+            channel,
+            ip,
+            allowance,
+            language,
         )
-        job.allowance = allowance.mobile
     except BaseException:
         allowance.give_back()
         raise
-    _send(verification, job)
+    # A queue that runs jobs at once (tests, scripts) may have sent, or failed to send.
+    verification.refresh_from_db()
     return verification
 
 
-def _create(organisation, operator, api_key, full_name, number, purpose, channel, ip):
+def _create(
+    organisation, operator, api_key, full_name, mobile, purpose, channel, ip, allowance, language
+):
     now = timezone.now()
     with transaction.atomic():
-        # The lock makes the quota count and the insert one step per organisation.
-        organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
-        _check_may_start(organisation, operator, api_key, purpose)
-        matches = list(Beneficiary.objects.matching(full_name, number)[:2])
+        if organisation is not None:
+            # The lock makes the quota count and the insert one step per organisation.
+            organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+            _check_may_start(organisation, operator, api_key, purpose)
+            scopes = api_key.granted_scopes() if api_key else organisation.granted_scopes()
+        else:
+            scopes = OWN_CHECK_SCOPES
+        matches = list(Beneficiary.objects.matching(full_name, mobile)[:2])
         beneficiary = matches[0] if len(matches) == 1 else None
+        blocked = Verification.Blocked.NO
+        if organisation is not None:
+            blocked = _blocked(beneficiary, organisation)
         verification = Verification(
             public_id=uuid.uuid4(),
             organisation=organisation,
@@ -260,22 +300,34 @@ def _create(organisation, operator, api_key, full_name, number, purpose, channel
             api_key=api_key,
             channel=channel,
             purpose=purpose,
-            scopes=api_key.granted_scopes() if api_key else organisation.granted_scopes(),
+            scopes=scopes,
             beneficiary=beneficiary,
-            mobile_masked=registry.mask_mobile(number),
+            blocked=blocked,
+            mobile_masked=mask_mobile(mobile),
             ip=ip,
             created_at=now,
         )
-        code = _issue_code(verification, now)
+        verification.request_code(now, language)
         verification.save()
-        _remember_mobile(verification, limits.keyed_hash(number))
-        job = OtpJob(
-            verification_pk=verification.pk,
-            otp_hash=verification.otp_hash,
-            mobile=number if beneficiary is not None else "",
-            body=_otp_sms_body(verification, code),
-        )
-    return verification, job
+        _remember_mobile(verification, limits.keyed_hash(mobile))
+        # The same job, at the same point, whether or not anyone matched.
+        queue_code(verification, allowance.mobile_keys())
+    return verification
+
+
+def _blocked(beneficiary: Beneficiary | None, organisation: Organisation) -> str:
+    """Whether the citizen stopped this organisation from checking them: asked whether or
+    not anyone matched, so a match and a no-match do the same work."""
+    stopping = list(
+        CitizenRestriction.objects.stopping(
+            beneficiary.pk if beneficiary else None, organisation.pk
+        ).values_list("organisation_id", flat=True)[:2]
+    )
+    if not stopping:
+        return Verification.Blocked.NO
+    if None in stopping:
+        return Verification.Blocked.LOCK
+    return Verification.Blocked.ORGANISATION
 
 
 @dataclass
@@ -305,24 +357,13 @@ def _build_result(verification: Verification) -> Result:
     person = verification.beneficiary
     result = Result(
         verification_id=str(verification.public_id),
-        organisation=verification.organisation.name,
+        organisation=verification.organisation.name if verification.organisation else "",
         purpose=verification.purpose,
         verified_at=verification.finished_at.isoformat(),
         vaccination_status=int(person.vaccination_status()),
     )
     if Scope.VACCINATIONS in verification.scopes:
-        result.vaccinations = [
-            {
-                "vaccine": dose.vaccine.name,
-                "dose_number": dose.dose_number,
-                "kind": dose.kind,
-                "date": dose.date.isoformat(),
-                "centre": dose.centre,
-                "district": dose.district,
-                "state": dose.state,
-            }
-            for dose in person.doses.select_related("vaccine")
-        ]
+        result.vaccinations = _vaccinations(person)
     if Scope.DEMOGRAPHICS in verification.scopes:
         result.beneficiary = {
             "name": person.name,
@@ -332,30 +373,64 @@ def _build_result(verification: Verification) -> Result:
     return result
 
 
+def _vaccinations(person: Beneficiary) -> list[dict]:
+    """The doses as the API and the pages show them, oldest first."""
+    return [
+        {
+            "vaccine": dose.vaccine.name,
+            "dose_number": dose.dose_number,
+            "kind": dose.kind,
+            "date": dose.date.isoformat(),
+            "centre": dose.centre,
+            "district": dose.district,
+            "state": dose.state,
+        }
+        for dose in person.doses.select_related("vaccine")
+    ]
+
+
+@dataclass
+class OwnRecord:
+    """What "My status" shows a signed-in citizen: their status and doses, read now."""
+
+    vaccination_status: int
+    vaccinations: list[dict]
+
+    @property
+    def status_text(self) -> str:
+        return VaccinationStatus(self.vaccination_status).label
+
+
+def own_record(beneficiary: Beneficiary) -> OwnRecord:
+    """`beneficiary`'s status and doses, for the citizen themself (after their own OTP)."""
+    return OwnRecord(int(beneficiary.vaccination_status()), _vaccinations(beneficiary))
+
+
 @dataclass
 class Confirmation:
+    """The answer to a code: `ok` with the `result`, or the `reason` it was refused (and the
+    wrong codes still allowed)."""
+
     ok: bool
-    reason: str = ""
+    reason: Refusal | None = None
     attempts_left: int = 0
     result: Result | None = field(default=None)
 
-    REASONS = {
-        "wrong": gettext_lazy("That code is not right."),
-        "too_many_attempts": gettext_lazy(
-            "Too many wrong codes. This verification has been stopped; please start again."
-        ),
-        "expired": gettext_lazy("This code has expired. Ask for a new code."),
-        "already_used": gettext_lazy("This verification has already been completed."),
-        "failed": gettext_lazy("This verification has been stopped; please start again."),
-        "cancelled": gettext_lazy("This verification was cancelled."),
-        "organisation_not_approved": gettext_lazy(
-            "The organisation is not approved to verify customers at present."
-        ),
-    }
-
     @property
     def message(self) -> str:
-        return str(self.REASONS.get(self.reason, ""))
+        return self.reason.message if self.reason else ""
+
+    @property
+    def refused(self) -> VerificationRefused:
+        return VerificationRefused(self.reason)
+
+
+# Why a verification that no longer waits for a code refuses one.
+_CLOSED = {
+    Verification.State.VERIFIED: Refusal.ALREADY_USED,
+    Verification.State.CANCELLED: Refusal.CANCELLED,
+    Verification.State.DECLINED: Refusal.DECLINED,
+}
 
 
 def confirm_verification(verification: Verification, submitted_otp: str) -> Confirmation:
@@ -364,60 +439,112 @@ def confirm_verification(verification: Verification, submitted_otp: str) -> Conf
     """
     now = timezone.now()
     with transaction.atomic():
-        v = (
-            # of=("self",): PostgreSQL cannot lock the nullable side of the outer join.
-            Verification.objects.select_for_update(of=("self",))
-            .select_related("organisation", "beneficiary")
-            .get(pk=verification.pk)
-        )
-        if v.state != Verification.State.OTP_SENT:
-            reason = {
-                Verification.State.VERIFIED: "already_used",
-                Verification.State.CANCELLED: "cancelled",
-            }.get(v.state, "failed")
-            return Confirmation(ok=False, reason=reason)
-        if not v.organisation.is_approved:
-            v.state = Verification.State.FAILED
-            v.failure_reason = Verification.FailureReason.ORGANISATION_NOT_APPROVED
-            v.otp_hash = ""
-            v.finished_at = now
-            v.save()
-            return Confirmation(ok=False, reason="organisation_not_approved")
+        v = Verification.objects.locked().get(pk=verification.pk)
+        refused = _refuse_closed_or_unapproved(v, now)
+        if refused is not None:
+            return refused
         if v.is_expired(now):
-            return Confirmation(ok=False, reason="expired", attempts_left=v.attempts_left)
-
-        right = otps.otp_matches(v.otp_hash, submitted_otp, str(v.public_id))
-        if not right or v.beneficiary is None:
-            v.attempts += 1
-            reason = "wrong"
-            if v.attempts >= settings.KYVS_OTP_MAX_ATTEMPTS:
-                v.state = Verification.State.FAILED
-                v.failure_reason = Verification.FailureReason.TOO_MANY_ATTEMPTS
-                v.otp_hash = ""
-                v.finished_at = now
-                reason = "too_many_attempts"
-            v.save()
-            return Confirmation(ok=False, reason=reason, attempts_left=v.attempts_left)
-
-        v.state = Verification.State.VERIFIED
-        v.otp_hash = ""
-        v.finished_at = now
-        v.save()
-        result = _build_result(v)
-        result.receipt = receipts.sign(
-            receipts.receipt_claims(
-                organisation_id=str(v.organisation.public_id),
-                organisation_name=v.organisation.name,
-                result_fields=result.as_dict(),
-                issued_at=now,
+            return Confirmation(
+                ok=False, reason=Refusal.OTP_EXPIRED, attempts_left=v.attempts_left
             )
-        )
+        if not v.code_matches(submitted_otp):
+            failed = v.record_wrong_code(now)
+            v.save()
+            reason = Refusal.TOO_MANY_ATTEMPTS if failed else Refusal.WRONG_OTP
+            return Confirmation(ok=False, reason=reason, attempts_left=v.attempts_left)
+        return _verified(v, now)
+
+
+def _refuse_closed_or_unapproved(v: Verification, now) -> "Confirmation | None":
+    if not v.is_waiting_for_code:
+        return Confirmation(ok=False, reason=_CLOSED.get(v.state, Refusal.FAILED))
+    if v.organisation is not None and not v.organisation.is_approved:
+        v.fail(Verification.FailureReason.ORGANISATION_NOT_APPROVED, now)
+        v.save()
+        return Confirmation(ok=False, reason=Refusal.ORGANISATION_NOT_APPROVED)
+    return None
+
+
+def _verified(v: Verification, now) -> Confirmation:
+    """The customer agreed (the right code, or their phone's Approve): the verification is
+    verified, the result built and signed, and the citizen's receipt SMS queued. Called with
+    the row locked."""
+    v.mark_verified(now)
+    v.save()
+    result = _build_result(v)
+    if v.is_own_check:
+        # A receipt proves what an organisation was told; the citizen told no one.
         return Confirmation(ok=True, result=result)
+    result.receipt = receipts.sign(
+        receipts.receipt_claims(
+            organisation_id=str(v.organisation.public_id),
+            organisation_name=v.organisation.name,
+            result_fields=result.as_dict(),
+            issued_at=now,
+        )
+    )
+    if settings.KYVS_RECEIPT_SMS:
+        queue_receipt(v)
+    return Confirmation(ok=True, result=result)
+
+
+def verification_for_link(token: str) -> Verification | None:
+    """The verification whose "approve on my phone" link carries `token`, if that link is
+    still one (made with the code now live); None for any other token."""
+    if not token or len(token) > 64:
+        return None
+    return (
+        Verification.objects.select_related("organisation")
+        .filter(approve_digest=Verification.approve_digest_of(token))
+        .first()
+    )
+
+
+def approve_by_link(token: str) -> Confirmation:
+    """The citizen's Approve on their own phone: as the right code would, for the one
+    verification the link was made for, once, while its code is valid."""
+    return _by_link(token, approve=True)
+
+
+def decline_by_link(token: str) -> Confirmation:
+    """The citizen's Decline on their own phone: the verification ends as declined."""
+    return _by_link(token, approve=False)
+
+
+def _by_link(token: str, *, approve: bool) -> Confirmation:
+    now = timezone.now()
+    found = verification_for_link(token)
+    if found is None:
+        return Confirmation(ok=False, reason=Refusal.NOT_PENDING)
+    with transaction.atomic():
+        v = Verification.objects.locked().get(pk=found.pk)
+        refused = _refuse_closed_or_unapproved(v, now)
+        if refused is not None:
+            return refused
+        if not v.approve_link_matches(token, now):
+            reason = Refusal.OTP_EXPIRED if v.is_expired(now) else Refusal.NOT_PENDING
+            return Confirmation(ok=False, reason=reason)
+        if approve:
+            return _verified(v, now)
+        v.decline(now)
+        v.save()
+        return Confirmation(ok=False, reason=Refusal.DECLINED)
+
+
+def decline_verification(verification: Verification) -> None:
+    """The customer declines on the shared screen: a verification still waiting for its
+    code ends as declined, matched or not. One that has ended already is left as it ended."""
+    with transaction.atomic():
+        v = Verification.objects.locked().get(pk=verification.pk)
+        if v.is_waiting_for_code:
+            v.decline(timezone.now())
+            v.save()
 
 
 def resend_otp(verification: Verification) -> Verification:
     """A new code for a pending verification; the old one stops working at once. It counts
-    against the mobile's OTP allowance like a start, matched or not."""
+    against the mobile's OTP allowance like a start, matched or not. VerificationRefused
+    when it cannot be sent (too soon, none left, closed, limits)."""
     now = timezone.now()
     allowance = _Allowance(
         verification.organisation_id,
@@ -426,56 +553,42 @@ def resend_otp(verification: Verification) -> Verification:
         verification.mobile_masked,
     )
     try:
-        v, job = _renew(verification, allowance, now)
+        v = _renew(verification, allowance, now)
     except BaseException:
         allowance.give_back()
         raise
-    _send(v, job)
+    v.refresh_from_db()
     return v
 
 
 def _renew(verification: Verification, allowance: _Allowance, now):
     with transaction.atomic():
-        v = (
-            # of=("self",): PostgreSQL cannot lock the nullable side of the outer join.
-            Verification.objects.select_for_update(of=("self",))
-            .select_related("organisation", "beneficiary")
-            .get(pk=verification.pk)
-        )
-        if v.state != Verification.State.OTP_SENT:
-            raise VerificationRefused(
-                "not_pending", _("This verification is no longer waiting for a code.")
-            )
-        if not v.organisation.is_approved:
-            raise VerificationRefused(
-                "organisation_not_approved",
-                _("The organisation is not approved to verify customers at present."),
-            )
+        v = Verification.objects.locked().get(pk=verification.pk)
+        if not v.is_waiting_for_code:
+            raise VerificationRefused(Refusal.NOT_PENDING)
+        if v.organisation is not None and not v.organisation.is_approved:
+            raise VerificationRefused(Refusal.ORGANISATION_NOT_APPROVED)
         if v.resends >= settings.KYVS_OTP_MAX_RESENDS:
-            raise VerificationRefused(
-                "no_resends_left", _("No more codes can be sent for this verification.")
-            )
-        wait = (v.resend_available_at() - now).total_seconds()
+            raise VerificationRefused(Refusal.NO_RESENDS_LEFT)
+        wait = v.seconds_until_resend(now)
         if wait > 0:
             raise VerificationRefused(
-                "too_soon",
-                _("A new code can be sent in %(seconds)d seconds.") % {"seconds": int(wait) + 1},
+                Refusal.RESEND_TOO_SOON,
+                _("A new code can be sent in %(seconds)d seconds.") % {"seconds": wait},
+                retry_after=wait,
             )
         allowance.take_mobile(_mobile_of(v))
-        code = _issue_code(v, now)
-        v.resends += 1
+        v.request_resend(now, translation.get_language())
         v.save()
-        job = OtpJob(
-            verification_pk=v.pk,
-            otp_hash=v.otp_hash,
-            mobile=v.beneficiary.mobile if v.beneficiary is not None else "",
-            body=_otp_sms_body(v, code),
-            allowance=allowance.mobile,
-        )
-    return v, job
+        queue_code(v, allowance.mobile_keys())
+    return v
 
 
 def cancel_verification(verification: Verification) -> None:
-    Verification.objects.filter(pk=verification.pk, state=Verification.State.OTP_SENT).update(
-        state=Verification.State.CANCELLED, otp_hash="", finished_at=timezone.now()
-    )
+    """Cancel a verification still waiting for its code; the code stops working. One that
+    has ended already is left as it ended."""
+    with transaction.atomic():
+        v = Verification.objects.locked().get(pk=verification.pk)
+        if v.is_waiting_for_code:
+            v.cancel(timezone.now())
+            v.save()

@@ -23,7 +23,12 @@ class SmsMessage:
 
 
 class SmsError(Exception):
-    """The message could not be handed to the gateway."""
+    """The message could not be handed to the gateway. `retryable`: the same message may
+    succeed later (the gateway was busy, down or slow), so it is worth trying again."""
+
+    def __init__(self, message: str, *, retryable: bool):
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class BaseBackend:
@@ -80,9 +85,11 @@ class HttpBackend(BaseBackend):
     whose template and principal entity are not registered on the DLT platform, hence the
     two ids. Any 2xx answer means the gateway took the message.
 
-    A connection that could not be made is tried once more (the gateway cannot have seen
-    it). A timeout or a non-2xx answer is not retried, since the gateway may have sent the
-    SMS already, and raises SmsError; so does the failed second try.
+    A 5xx or 429 answer, a connection that could not be made and an answer that did not
+    come in KYVS_SMS_HTTP_TIMEOUT_SECONDS raise a retryable SmsError: the task queue tries
+    again later (verification/delivery.py). Any other answer (a 4xx, a redirect) says the
+    request itself is wrong and is not retried. A retried message carries a new code, so a
+    gateway that did send the first one after all leaves only a void code behind.
     """
 
     def __init__(self):
@@ -110,22 +117,21 @@ class HttpBackend(BaseBackend):
         )
 
     def send(self, message: SmsMessage) -> None:
-        for attempt in (1, 2):
-            try:
-                with self.opener.open(self._request(message), timeout=self.timeout) as response:
-                    response.read()
-                    return
-            except urllib.error.HTTPError as exc:
-                raise SmsError(f"gateway answered {exc.code}") from None
-            except urllib.error.URLError as exc:
-                # urllib wraps errors of connecting and sending in URLError; errors while
-                # waiting for the answer come through bare (below) and are never retried.
-                if attempt == 1 and isinstance(exc.reason, ConnectionError):
-                    log.warning("SMS gateway connection failed, trying once more")
-                    continue
-                raise SmsError(f"gateway not reached: {type(exc.reason).__name__}") from None
-            except OSError as exc:  # a timeout or a dropped connection while answering
-                raise SmsError(f"gateway did not answer: {type(exc).__name__}") from None
+        try:
+            with self.opener.open(self._request(message), timeout=self.timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            retryable = exc.code == 429 or exc.code >= 500
+            raise SmsError(f"gateway answered {exc.code}", retryable=retryable) from None
+        except urllib.error.URLError as exc:
+            # urllib wraps errors of connecting and sending in URLError; errors while
+            # waiting for the answer come through bare (below).
+            reason = type(exc.reason).__name__
+            raise SmsError(f"gateway not reached: {reason}", retryable=True) from None
+        except OSError as exc:  # a timeout or a dropped connection while answering
+            raise SmsError(
+                f"gateway did not answer: {type(exc).__name__}", retryable=True
+            ) from None
 
 
 def get_backend() -> BaseBackend:

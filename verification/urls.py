@@ -9,5 +9,7 @@ urlpatterns = [
     path("<uuid:public_id>/", views.consent, name="consent"),
     path("<uuid:public_id>/resend/", views.resend, name="resend"),
     path("<uuid:public_id>/cancel/", views.cancel, name="cancel"),
+    path("<uuid:public_id>/decline/", views.decline, name="decline"),
+    path("<uuid:public_id>/state/", views.state, name="state"),
     path("<uuid:public_id>/result/", views.result, name="result"),
 ]

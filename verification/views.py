@@ -1,9 +1,13 @@
+"""The hosted page: the operator's form, the customer's screen, the result. Each view parses
+the request, calls one function of verification/services.py and renders or redirects."""
+
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -14,30 +18,27 @@ from providers.access import member_required
 from providers.models import Scope
 from verification import services
 from verification.forms import OtpForm, StartForm
+from verification.handoff import ResultHandOff, SessionStore, phone_approved_results
 from verification.models import Verification
+from verification.responses import refusal_page
 
-_RESULT_KEY = "kyvs.result.{}"
 # The customer may switch the shared screen to their language; the operator's comes back
 # with the next customer.
 _OPERATOR_LANGUAGE = "kyvs.operator_language"
-
-# Refusals that are about load rather than the request: the page says when to try again.
-_REFUSAL_STATUS = {"rate_limited": 429, "unavailable": 503}
-
-
-def _with_retry_after(response: HttpResponse, refusal) -> HttpResponse:
-    if refusal.retry_after:
-        response["Retry-After"] = str(refusal.retry_after)
-    return response
 
 
 def _verification_of(request: HttpRequest, public_id) -> Verification:
     """Only the operator's own organisation can see a verification; others get a 404."""
     return get_object_or_404(
-        Verification.objects.select_related("organisation"),
+        Verification.objects.for_organisation(request.organisation).select_related("organisation"),
         public_id=public_id,
-        organisation=request.organisation,
     )
+
+
+def _results(request: HttpRequest) -> ResultHandOff:
+    """A confirmed result waits in the operator's session until the result page shows it,
+    once, within KYVS_RESULT_PICKUP_SECONDS."""
+    return ResultHandOff(SessionStore(request.session), settings.KYVS_RESULT_PICKUP_SECONDS)
 
 
 @never_cache
@@ -46,41 +47,48 @@ def start(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation
     restored = _restore_operator_language(request)
     form = StartForm(request.POST or None, purposes=organisation.purpose_choices())
-    refusal = None
+    refused = None
     if request.method == "POST" and form.is_valid():
         try:
             verification = services.start_verification(
                 organisation=organisation,
                 operator=request.user,
-                full_name=form.cleaned_data["full_name"],
-                mobile=form.cleaned_data["mobile_number"],
-                purpose=form.cleaned_data["purpose"],
                 channel=Verification.Channel.WEB,
                 ip=client_ip(request),
+                **form.start_arguments(),
             )
-        except services.VerificationRefused as refused:
-            refusal = refused
+        except services.VerificationRefused as refusal:
+            refused = refusal
             form.add_error(None, refusal.message)
         else:
             request.session[_OPERATOR_LANGUAGE] = translation.get_language()
-            return redirect("verification:consent", public_id=verification.public_id)
-    recent = organisation.verifications.filter(operator=request.user)[:5]
-    response = render(
-        request,
-        "verification/start.html",
-        {"form": form, "organisation": organisation, "recent": recent},
-        status=_REFUSAL_STATUS.get(refusal.code, 200) if refusal else 200,
-    )
+            response = redirect("verification:consent", public_id=verification.public_id)
+            # The customer's screen opens in the customer's language, as their SMS is.
+            _set_language_cookie(response, form.cleaned_data["language"])
+            return response
+    context = {
+        "form": form,
+        "organisation": organisation,
+        "recent": organisation.verifications.filter(operator=request.user)[:5],
+    }
+    if refused:
+        response = refusal_page(request, "verification/start.html", context, refused)
+    else:
+        response = render(request, "verification/start.html", context)
     if restored:
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            restored,
-            max_age=settings.LANGUAGE_COOKIE_AGE,
-            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-            secure=settings.LANGUAGE_COOKIE_SECURE,
-            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        )
-    return _with_retry_after(response, refusal) if refusal else response
+        _set_language_cookie(response, restored)
+    return response
+
+
+def _set_language_cookie(response: HttpResponse, language: str) -> None:
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+    )
 
 
 def _restore_operator_language(request: HttpRequest) -> str | None:
@@ -94,46 +102,43 @@ def _restore_operator_language(request: HttpRequest) -> str | None:
     return language
 
 
-def _consent_page(request, verification, form, status=200) -> HttpResponse:
+def _consent_context(verification: Verification, form: OtpForm) -> dict:
     now = timezone.now()
-    wait = max(int((verification.resend_available_at() - now).total_seconds()) + 1, 0)
-    scopes = [Scope(s).label for s in verification.scopes]
-    return render(
-        request,
-        "verification/consent.html",
-        {
-            "verification": verification,
-            "form": form,
-            "scopes": scopes,
-            "resend_wait": wait if verification.resends_left else None,
-            "expires_in": max(int((verification.otp_expires_at - now).total_seconds()), 0),
-        },
-        status=status,
-    )
+    return {
+        "verification": verification,
+        "form": form,
+        "scopes": [Scope(s).label for s in verification.scopes],
+        "resend_wait": verification.seconds_until_resend(now)
+        if verification.resends_left
+        else None,
+        "expires_in": max(int((verification.otp_expires_at - now).total_seconds()), 0),
+    }
 
 
 @never_cache
 @member_required
 def consent(request: HttpRequest, public_id) -> HttpResponse:
     verification = _verification_of(request, public_id)
-    if verification.state != Verification.State.OTP_SENT:
+    if not verification.is_waiting_for_code:
         return render(request, "verification/closed.html", {"verification": verification})
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         outcome = services.confirm_verification(verification, form.cleaned_data["otp"])
         if outcome.ok:
-            request.session[_RESULT_KEY.format(verification.public_id)] = {
-                "stored_at": timezone.now().isoformat(),
-                "result": outcome.result.as_dict(),
-            }
+            _results(request).hold(outcome.result)
             return redirect("verification:result", public_id=verification.public_id)
         verification.refresh_from_db()
-        if verification.state != Verification.State.OTP_SENT:
+        if not verification.is_waiting_for_code:
             messages.error(request, outcome.message)
             return redirect("verification:consent", public_id=verification.public_id)
         form.add_error("otp", outcome.message)
-        return _consent_page(request, verification, form, status=422)
-    return _consent_page(request, verification, form)
+        return render(
+            request,
+            "verification/consent.html",
+            _consent_context(verification, form),
+            status=422,
+        )
+    return render(request, "verification/consent.html", _consent_context(verification, form))
 
 
 @require_POST
@@ -142,16 +147,14 @@ def resend(request: HttpRequest, public_id) -> HttpResponse:
     verification = _verification_of(request, public_id)
     try:
         verification = services.resend_otp(verification)
-    except services.VerificationRefused as refusal:
-        messages.error(request, refusal.message)
-        if refusal.code in _REFUSAL_STATUS:
-            response = _consent_page(
-                request, verification, OtpForm(), status=_REFUSAL_STATUS[refusal.code]
-            )
-            return _with_retry_after(response, refusal)
+    except services.VerificationRefused as refused:
+        messages.error(request, refused.message)
+        if refused.retry_after is not None:
+            context = _consent_context(verification, OtpForm())
+            return refusal_page(request, "verification/consent.html", context, refused)
     else:
         # A code the gateway refused closes the verification; its page says so.
-        if verification.state == Verification.State.OTP_SENT:
+        if verification.is_waiting_for_code:
             messages.success(
                 request, _("A new code has been sent. The earlier code no longer works.")
             )
@@ -166,21 +169,44 @@ def cancel(request: HttpRequest, public_id) -> HttpResponse:
     return redirect("verification:start")
 
 
+@require_POST
+@member_required
+def decline(request: HttpRequest, public_id) -> HttpResponse:
+    """The customer's "Decline" on the shared screen: the same for a match and a no-match."""
+    verification = _verification_of(request, public_id)
+    services.decline_verification(verification)
+    return redirect("verification:consent", public_id=verification.public_id)
+
+
+@never_cache
+@member_required
+def state(request: HttpRequest, public_id) -> JsonResponse:
+    """Whether the customer's screen should move on: polled by the consent page (static
+    js/kyvs.js) so that an answer given on the citizen's own phone shows within a second or
+    two. `next` is where to go: the result when verified, else the consent page (which shows
+    how it ended)."""
+    verification = _verification_of(request, public_id)
+    waiting = verification.is_waiting_for_code
+    if waiting:
+        next_url = ""
+    elif verification.state == Verification.State.VERIFIED:
+        next_url = reverse("verification:result", args=[verification.public_id])
+    else:
+        next_url = reverse("verification:consent", args=[verification.public_id])
+    return JsonResponse({"waiting": waiting, "next": next_url})
+
+
 @never_cache
 @member_required
 def result(request: HttpRequest, public_id) -> HttpResponse:
     """Shown once: the result leaves the session as it is rendered, so going back, reloading
     or opening the address again shows nothing of the customer."""
     verification = _verification_of(request, public_id)
-    stored = request.session.pop(_RESULT_KEY.format(verification.public_id), None)
-    fresh = (
-        stored is not None
-        and (timezone.now() - datetime.fromisoformat(stored["stored_at"])).total_seconds()
-        <= settings.KYVS_RESULT_PICKUP_SECONDS
-    )
-    if not fresh:
+    outcome = _results(request).collect(str(verification.public_id), once=True)
+    if outcome is None:
+        outcome = phone_approved_results().collect(str(verification.public_id), once=True)
+    if outcome is None:
         return render(request, "verification/result_gone.html", status=410)
-    outcome = services.Result(**stored["result"])
     return render(
         request,
         "verification/result.html",

@@ -5,19 +5,26 @@ within the admin's own organisation, so another organisation's key is a 404.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from kyvs import limits
+from kyvs.forms import FocusFirstError
 from providers.access import admin_required
-from providers.models import ApiKey, Scope
+from providers.models import ApiKey, Scope, start_of_today
+from providers.views import undo
+from verification.models import Verification
 
 
-class ApiKeyForm(forms.Form):
+class ApiKeyForm(FocusFirstError, forms.Form):
     name = forms.CharField(
         label=gettext_lazy("Name"),
         help_text=gettext_lazy("What the key is for, e.g. “Booking system”."),
@@ -34,9 +41,9 @@ class ApiKeyForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Only scopes the organisation holds can be given to one of its keys.
         self.fields["scopes"].choices = [
-            (s.value, s.label)
-            for s in Scope
-            if s != Scope.STATUS and s.value in organisation.scopes
+            (value, label)
+            for value, label in Scope.beyond_status()
+            if value in organisation.scopes
         ]
 
     def clean_name(self) -> str:
@@ -46,19 +53,46 @@ class ApiKeyForm(forms.Form):
         return name
 
 
+def _usage(organisation) -> dict:
+    """Per live key: verifications started today, and where its STARTS_PER_ACTOR limit
+    stands (kyvs.limits.Standing; None when the cache cannot say)."""
+    today = dict(
+        Verification.objects.for_organisation(organisation)
+        .started_since(start_of_today())
+        .exclude(api_key=None)
+        .values_list("api_key")
+        .annotate(n=Count("id"))
+    )
+    usage = {}
+    for key in organisation.api_keys.active():
+        try:
+            starts = limits.peek(limits.STARTS_PER_ACTOR, limits.actor_ident(api_key_pk=key.pk))
+        except limits.CacheUnavailable:
+            starts = None
+        usage[key.pk] = {"today": today.get(key.pk, 0), "starts": starts}
+    return usage
+
+
 def _page(request: HttpRequest, form: ApiKeyForm, *, new_key=None, raw_key="", status=200):
     organisation = request.organisation
+    keys = list(organisation.api_keys.select_related("created_by"))
+    usage = _usage(organisation)
+    for key in keys:
+        key.usage = usage.get(key.pk)
     return render(
         request,
         "providers/api_keys_created.html" if raw_key else "providers/api_keys.html",
         {
             "organisation": organisation,
             "form": form,
-            "keys": organisation.api_keys.select_related("created_by"),
+            "keys": keys,
             "scope_labels": dict(Scope.choices),
+            "starts_window_minutes": settings.KYVS_STARTS_WINDOW_SECONDS // 60,
+            "daily_quota": organisation.daily_quota,
             "new_key": new_key,
             "raw_key": raw_key,
             "section": "api_keys",
+            "undo": undo.current(request),
         },
         status=status,
     )
@@ -90,14 +124,58 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     return _page(request, form)
 
 
-@require_POST
+def _key_of(request: HttpRequest, public_id) -> ApiKey:
+    return get_object_or_404(ApiKey, public_id=public_id, organisation=request.organisation)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
 @admin_required
 def revoke_api_key(request: HttpRequest, public_id) -> HttpResponse:
-    api_key = get_object_or_404(ApiKey, public_id=public_id, organisation=request.organisation)
+    """GET asks to confirm; POST revokes and offers an Undo (providers/views/undo.py)."""
+    api_key = _key_of(request, public_id)
+    if api_key.revoked_at is not None:
+        return redirect("providers:api_keys")
+    names = {"name": api_key.name, "prefix": api_key.prefix}
+    if request.method == "GET":
+        return render(
+            request,
+            "providers/console_confirm.html",
+            {
+                "organisation": request.organisation,
+                "section": "api_keys",
+                "title": _("Revoke the key “%(name)s”?") % names,
+                "explanation": _(
+                    "Calls with the key %(prefix)s… will be refused at once. You can undo "
+                    "this for a few minutes; after that, create a new key."
+                )
+                % names,
+                "confirm": _("Revoke the key “%(name)s”") % names,
+                "cancel_url": reverse("providers:api_keys"),
+            },
+        )
     api_key.revoke()
     messages.success(
         request,
         _("The key “%(name)s” (%(prefix)s…) is revoked; calls with it are refused from now on.")
-        % {"name": api_key.name, "prefix": api_key.prefix},
+        % names,
     )
+    undo.offer(
+        request,
+        reverse("providers:restore_api_key", args=[api_key.public_id]),
+        _("Undo: accept the key “%(name)s” again") % names,
+    )
+    return redirect("providers:api_keys")
+
+
+@require_POST
+@admin_required
+def restore_api_key(request: HttpRequest, public_id) -> HttpResponse:
+    """The Undo of `revoke_api_key`, only as offered (providers/views/undo.py)."""
+    api_key = _key_of(request, public_id)
+    if not undo.redeem(request):
+        messages.error(request, _("This can no longer be undone. Create a new key instead."))
+        return redirect("providers:api_keys")
+    api_key.restore()
+    messages.success(request, _("The key “%(name)s” works again.") % {"name": api_key.name})
     return redirect("providers:api_keys")

@@ -1,7 +1,6 @@
 import csv
 from datetime import datetime, time, timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
@@ -12,13 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from providers import charts, emails
 from providers.access import admin_required
 from providers.forms import HistoryFilterForm, InviteForm, RoleForm
 from providers.models import Membership, Purpose, Scope
-from providers.tokens import make_invitation_token
+from providers.views import undo
 from verification.models import Verification
 
 CHART_DAYS = 30
@@ -48,14 +47,25 @@ def _chart(organisation):
         charts.Series(s.key, str(Verification.State(s.key).label), s.colour) for s in OUTCOMES
     ]
     totals = {s.key: sum(day.get(s.key, 0) for day in counts.values()) for s in series}
-    return charts.stacked_bars_per_day(counts, series, first, today), series, totals
+    drawings = [
+        charts.stacked_bars_per_day(counts, series, first, today, name="wide"),
+        # For a phone: the same 30 days in a drawing about as wide as its screen.
+        charts.stacked_bars_per_day(
+            counts, series, first, today, name="narrow", width=340, height=220, font_size=12
+        ),
+    ]
+    # The numbers behind the drawing, newest day first, days with none left out.
+    table = [
+        (day, [counts[day].get(s.key, 0) for s in series]) for day in sorted(counts, reverse=True)
+    ]
+    return drawings, series, totals, table
 
 
 @never_cache
 @admin_required
 def overview(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation
-    chart, series, totals = _chart(organisation)
+    charts_drawn, series, totals, chart_table = _chart(organisation)
     return render(
         request,
         "providers/console.html",
@@ -69,10 +79,12 @@ def overview(request: HttpRequest) -> HttpResponse:
             ),
             "invite_form": InviteForm(organisation=organisation),
             "roles": Membership.Role.choices,
-            "chart": chart,
+            "charts": charts_drawn,
+            "chart_table": chart_table,
             "series": [(s, totals[s.key]) for s in series],
             "decisions": organisation.decisions.all()[:5],
             "section": "overview",
+            "undo": undo.current(request),
         },
     )
 
@@ -90,10 +102,7 @@ def invite(request: HttpRequest) -> HttpResponse:
             membership = organisation.invite(
                 form.cleaned_data["email"], form.cleaned_data["role"], invited_by=request.user
             )
-            link = request.build_absolute_uri(
-                reverse("invitation", args=[make_invitation_token(membership.user)])
-            )
-            emails.send_invitation(membership, link, settings.KYVS_INVITE_MAX_AGE_HOURS)
+            emails.send_invitation(membership, request.build_absolute_uri("/"))
             messages.success(
                 request,
                 _("Invitation sent to %(email)s.") % {"email": membership.user.email},
@@ -135,19 +144,62 @@ def change_role(request: HttpRequest, public_id) -> HttpResponse:
     return redirect("providers:console")
 
 
-@require_POST
+@never_cache
+@require_http_methods(["GET", "POST"])
 @admin_required
 def deactivate(request: HttpRequest, public_id) -> HttpResponse:
+    """GET asks to confirm; POST deactivates and offers an Undo (providers/views/undo.py)."""
     membership = _member_of(request, public_id)
     if membership.user_id == request.user.pk:
         messages.error(request, _("You cannot deactivate your own account."))
-    else:
-        membership.deactivate()
-        messages.success(
+        return redirect("providers:console")
+    if not membership.user.is_active:
+        return redirect("providers:console")
+    name = membership.user.get_username()
+    if request.method == "GET":
+        return render(
             request,
-            _("%(user)s can no longer sign in, and has been signed out everywhere.")
-            % {"user": membership.user.get_username()},
+            "providers/console_confirm.html",
+            {
+                "organisation": request.organisation,
+                "section": "overview",
+                "title": _("Deactivate %(user)s?") % {"user": name},
+                "explanation": _(
+                    "%(user)s will be signed out everywhere at once and will not be able to "
+                    "sign in. You can undo this for a few minutes; after that, invite them "
+                    "again to give them back their access."
+                )
+                % {"user": name},
+                "confirm": _("Deactivate %(user)s") % {"user": name},
+                "cancel_url": reverse("providers:console"),
+            },
         )
+    membership.deactivate()
+    messages.success(
+        request,
+        _("%(user)s can no longer sign in, and has been signed out everywhere.") % {"user": name},
+    )
+    undo.offer(
+        request,
+        reverse("providers:reactivate", args=[membership.public_id]),
+        _("Undo: let %(user)s sign in again") % {"user": name},
+    )
+    return redirect("providers:console")
+
+
+@require_POST
+@admin_required
+def reactivate(request: HttpRequest, public_id) -> HttpResponse:
+    """The Undo of `deactivate`, only as offered (providers/views/undo.py)."""
+    membership = _member_of(request, public_id)
+    if not undo.redeem(request):
+        messages.error(request, _("This can no longer be undone. Invite them again instead."))
+        return redirect("providers:console")
+    membership.reactivate()
+    messages.success(
+        request,
+        _("%(user)s can sign in again.") % {"user": membership.user.get_username()},
+    )
     return redirect("providers:console")
 
 
@@ -165,6 +217,8 @@ def security(request: HttpRequest) -> HttpResponse:
 
 
 def _filtered_history(request: HttpRequest):
+    """(the filter form, the rows it selects); no rows (None) while the filter has errors,
+    so that a mistyped date is said, never answered with an empty or unfiltered list."""
     organisation = request.organisation
     form = HistoryFilterForm(
         request.GET or None,
@@ -187,6 +241,8 @@ def _filtered_history(request: HttpRequest):
             rows = rows.filter(operator__membership__public_id=data["operator"])
         if data["outcome"]:
             rows = rows.filter(state=data["outcome"])
+    elif form.is_bound:
+        return form, None
     return form, rows.order_by("-created_at")
 
 
@@ -195,7 +251,9 @@ def _filtered_history(request: HttpRequest):
 def history(request: HttpRequest) -> HttpResponse:
     """Only the audit columns: who asked, when, how, why and how it ended. Never a result."""
     form, rows = _filtered_history(request)
-    page = Paginator(rows, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = None
+    if rows is not None:
+        page = Paginator(rows, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -208,27 +266,35 @@ def history(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "section": "history",
         },
+        status=422 if rows is None else 200,
     )
 
 
 @never_cache
 @admin_required
 def history_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered history as CSV for a spreadsheet, in the page's language: its headings
+    and the channel, purpose and outcome in words. UTF-8 with a byte order mark, without
+    which Excel reads the file in the computer's legacy code page and shows Gujarati and
+    Hindi as mojibake. A filter with errors leads back to the page that shows them."""
     _form, rows = _filtered_history(request)
+    if rows is None:
+        return redirect(f"{reverse('providers:history')}?{request.GET.urlencode()}")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="kyvs-verifications-{stamp}.csv"'
+    response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow(
         [
-            "verification_id",
-            "started_at",
-            "operator",
-            "api_key",
-            "channel",
-            "purpose",
-            "outcome",
-            "finished_at",
+            _("Verification id"),
+            _("Started"),
+            _("Operator"),
+            _("API key"),
+            _("Channel"),
+            _("Purpose"),
+            _("Outcome"),
+            _("Finished"),
         ]
     )
     for v in rows.iterator(chunk_size=500):
@@ -238,9 +304,9 @@ def history_csv(request: HttpRequest) -> HttpResponse:
                 timezone.localtime(v.created_at).isoformat(timespec="seconds"),
                 _safe_cell(v.operator.get_username() if v.operator else ""),
                 _safe_cell(v.api_key.prefix if v.api_key else ""),
-                v.channel,
-                v.purpose,
-                v.state,
+                v.get_channel_display(),
+                v.get_purpose_display(),
+                v.get_state_display(),
                 timezone.localtime(v.finished_at).isoformat(timespec="seconds")
                 if v.finished_at
                 else "",

@@ -1,4 +1,5 @@
 import base64
+import math
 from urllib.parse import urlencode
 
 import segno
@@ -8,6 +9,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -16,8 +18,8 @@ from django.views.decorators.http import require_POST
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from django_ratelimit.decorators import ratelimit
 
+from kyvs import limits
 from providers.access import needs_two_factor
 from providers.forms import CodeForm
 from providers.models import BackupCodeDevice
@@ -96,27 +98,61 @@ def redirect_to_verify(request: HttpRequest) -> HttpResponse:
     return redirect(f"{reverse('two_factor_verify')}?{urlencode({'next': _next_url(request)})}")
 
 
+def _devices_for(user, code: str) -> list:
+    """The person's confirmed devices that `code` can be for, rows locked (the caller holds
+    a transaction): six digits are an authenticator app's code, anything else a backup code.
+    So a typo in one is charged to that device's throttle only, never to every device."""
+    kind = TOTPDevice if len(code) == 6 and code.isdigit() else BackupCodeDevice
+    devices = devices_for_user(user, confirmed=True, for_verify=True)
+    return [device for device in devices if isinstance(device, kind)]
+
+
+def _throttled_until(devices):
+    """When the earliest of `devices` throttled after wrong codes (django-otp's
+    ThrottlingMixin: 1, 2, 4, 8... seconds after each successive failure) lets a code be
+    tried again; None if one may be tried now."""
+    waits = []
+    for device in devices:
+        allowed, data = device.verify_is_allowed()
+        if allowed:
+            return None
+        waits.append((data or {}).get("locked_until"))
+    return min((w for w in waits if w is not None), default=None)
+
+
 @never_cache
 @login_required
-@ratelimit(key="user", rate="10/15m", method="POST", block=True)
-def verify(request: HttpRequest) -> HttpResponse:
-    """The second step of signing in: a code from the app, or one backup code."""
-    if request.user.is_verified():
+def verify(
+    request: HttpRequest, template_name: str = "registration/two_factor_verify.html"
+) -> HttpResponse:
+    """The second step of signing in: a code from the app, or one backup code.
+
+    A wrong code counts once against the person: against the one device it can be for
+    (django-otp throttles that device) and against SECOND_FACTOR_TRIES_PER_USER
+    (kyvs/limits.py). A right code from any device clears every device's count. A refusal
+    that is a throttle says so, and when to try again."""
+    user = request.user
+    if user.is_verified():
         return redirect(_next_url(request))
     form = CodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        wait = limits.wait(limits.SECOND_FACTOR_TRIES_PER_USER, str(user.pk))
+        if wait:
+            raise limits.RateLimited(limits.SECOND_FACTOR_TRIES_PER_USER, wait)
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["code"]
-        # for_verify locks the devices' rows, so that throttling counts every try.
         with transaction.atomic():
-            device = next(
-                (
-                    device
-                    for device in devices_for_user(request.user, confirmed=True, for_verify=True)
-                    if device.verify_token(code)
-                ),
-                None,
-            )
+            candidates = _devices_for(user, code)
+            throttled_until = _throttled_until(candidates)
+            device = None
+            if throttled_until is None:
+                device = next((d for d in candidates if d.verify_token(code)), None)
+            if device is not None:
+                for other in devices_for_user(user, confirmed=True, for_verify=True):
+                    other.throttle_reset()
         if device is not None:
+            limits.clear(limits.SECOND_FACTOR_TRIES_PER_USER, str(user.pk))
             otp_login(request, device)
             if isinstance(device, BackupCodeDevice):
                 messages.warning(
@@ -124,13 +160,29 @@ def verify(request: HttpRequest) -> HttpResponse:
                     _("You used a backup code; %(n)d are left.") % {"n": device.remaining},
                 )
             return redirect(_next_url(request))
-        form.add_error("code", _("That code is not right, or was used already."))
-    return render(
+        if throttled_until is not None:
+            form.add_error(
+                "code",
+                _(
+                    "Too many wrong codes were typed. To keep your account safe, try again "
+                    "at %(time)s."
+                )
+                % {"time": timezone.localtime(throttled_until).strftime("%H:%M:%S")},
+            )
+            status = 429
+        else:
+            limits.count(limits.SECOND_FACTOR_TRIES_PER_USER, str(user.pk))
+            form.add_error("code", _("That code is not right, or was used already."))
+    response = render(
         request,
-        "registration/two_factor_verify.html",
+        template_name,
         {"form": form, "next": _next_url(request)},
-        status=422 if form.errors else 200,
+        status=status if status != 200 else (422 if form.errors else 200),
     )
+    if status == 429:
+        seconds = (throttled_until - timezone.now()).total_seconds()
+        response["Retry-After"] = str(max(math.ceil(seconds), 1))
+    return response
 
 
 @never_cache

@@ -133,7 +133,7 @@ def test_an_organisation_applies_is_approved_and_verifies_its_first_customer(
 
     # 6. The admin sees it in the console's chart and history, without the answer.
     page.goto(f"{url}/console/")
-    expect(page.locator("svg.chart")).to_be_visible()
+    expect(page.locator("svg.chart--wide")).to_be_visible()
     screenshot("onboarding-10-console-chart")
     page.get_by_role("link", name="Verification history").click()
     expect(page.get_by_role("cell", name="desk@navrang.example")).to_be_visible()

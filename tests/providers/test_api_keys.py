@@ -1,7 +1,11 @@
 """API keys in the console, and the create_api_key command."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from providers.models import ApiKey
 from tests.factories import give_totp_device, make_member, make_organisation
@@ -74,7 +78,7 @@ def test_the_admin_sees_each_key_with_prefix_created_last_used_and_state(
     assert "Never" in page
     assert "2 Jan 2026, 03:04" in page
     assert "Revoked" in page
-    assert page.count('type="submit" aria-label="Revoke the key') == 2
+    assert page.count('aria-label="Revoke the key') == 2
 
 
 # --- creating ------------------------------------------------------------------------------
@@ -144,11 +148,50 @@ def test_revoking_a_key_refuses_it_at_once(client, alice, organisation, asha, sm
     assert ApiClient(raw).generate("Asha Patel", "9876543210").status_code == 401
 
 
-def test_revoking_needs_a_post(client, alice, alices_key):
+def test_revoking_asks_to_confirm_first(client, alice, alices_key):
     client.force_login(alice)
 
-    assert client.get(revoke_url(alices_key)).status_code == 405
+    page = client.get(revoke_url(alices_key))
+
+    assert page.status_code == 200
+    assert "Revoke the key “Booking system”?" in page.content.decode()
     assert ApiKey.objects.get(pk=alices_key.pk).is_active
+
+
+def test_a_revocation_can_be_undone_for_a_few_minutes(client, alice, alices_key):
+    client.force_login(alice)
+    client.post(revoke_url(alices_key))
+    assert not ApiKey.objects.get(pk=alices_key.pk).is_active
+
+    page = client.get(LIST).content.decode()
+    undo = f"/console/api-keys/{alices_key.public_id}/restore/"
+    assert f'action="{undo}"' in page
+    assert "Undo: accept the key “Booking system” again" in page
+    client.post(undo)
+
+    assert ApiKey.objects.get(pk=alices_key.pk).is_active
+    assert f'action="{undo}"' not in client.get(LIST).content.decode()
+
+
+def test_an_undo_is_refused_once_its_time_is_over(client, alice, alices_key):
+    client.force_login(alice)
+    client.post(revoke_url(alices_key))
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        client.post(f"/console/api-keys/{alices_key.public_id}/restore/")
+
+    assert not ApiKey.objects.get(pk=alices_key.pk).is_active
+
+
+def test_an_undo_works_only_for_the_key_it_was_offered_for(client, alice, organisation):
+    first = ApiKey.issue(organisation, "First")[0]
+    second = ApiKey.issue(organisation, "Second")[0]
+    second.revoke()
+    client.force_login(alice)
+    client.post(revoke_url(first))
+
+    client.post(f"/console/api-keys/{second.public_id}/restore/")
+
+    assert not ApiKey.objects.get(pk=second.pk).is_active
 
 
 # --- the command --------------------------------------------------------------------------
@@ -185,3 +228,20 @@ def test_create_api_key_refuses_an_unknown_organisation(db):
 
     with pytest.raises(CommandError, match="No organisation is named"):
         call_command("create_api_key", "Sahyatri", "--name", "X")
+
+
+def test_the_keys_page_shows_each_keys_use_today_and_its_starts_left(
+    client, alice, organisation, asha, sms_outbox, settings
+):
+    settings.KYVS_STARTS_PER_ACTOR = 30
+    _key, raw = ApiKey.issue(organisation, "Booking system")
+    ApiKey.issue(organisation, "Kiosk")
+    api = ApiClient(raw)
+    api.generate("Asha Patel", "9876543210")
+    api.generate("Asha Patel", "9876543210")
+    client.force_login(alice)
+    page = client.get("/console/api-keys/").content.decode()
+    assert "2 verifications today" in page
+    assert "28 of 30 starts left in any 10 minutes" in page
+    assert "0 verifications today" in page
+    assert "30 of 30 starts left" in page

@@ -101,16 +101,89 @@ def test_an_e_mail_that_already_has_an_account_cannot_apply_again(client, alice)
     assert "cannot be used for a new application" in response.content.decode()
 
 
-def test_applications_are_limited_per_client_address(client):
+def nth_application(n: int) -> dict:
+    """A valid application of its own: name, registration number and e-mail unused."""
+    return application(
+        name=f"Navrang Cinemas {n}",
+        registration_number=f"U92130GJ2009PTC05678{n}",
+        email=f"meera{n}@navrang.example",
+    )
+
+
+def test_applications_with_mistakes_do_not_count_against_the_limit(client):
+    for n in range(10):
+        assert apply(client, name=f"Try {n}", registration_number="bad").status_code == 200
+
+    assert apply(client).status_code == 302
+
+
+def test_accepted_applications_are_limited_per_client_address_and_nothing_typed_is_lost(
+    client, mid_hour
+):
     for n in range(5):
-        apply(client, name=f"Try {n}", registration_number="bad")
-    limited = apply(client)
+        assert client.post("/providers/apply/", nth_application(n)).status_code == 302
+
+    limited = client.post("/providers/apply/", nth_application(5))
+
     assert limited.status_code == 429
     assert 0 < int(limited["Retry-After"]) <= 3600
-    assert "Too many attempts" in limited.content.decode()
-    assert not Organisation.objects.filter(name="Navrang Cinemas").exists()
-    other = client.post("/providers/apply/", application(), REMOTE_ADDR="203.0.113.9")
+    page = limited.content.decode()
+    assert "Too many applications have been sent from this address." in page
+    assert 'value="Navrang Cinemas 5"' in page and 'value="meera5@navrang.example"' in page
+    assert 'value="kesar-mango-lassi-42"' in page
+    assert not Organisation.objects.filter(name="Navrang Cinemas 5").exists()
+    other = client.post("/providers/apply/", nth_application(6), REMOTE_ADDR="203.0.113.9")
     assert other.status_code == 302
+
+
+def test_an_application_lost_to_a_simultaneous_duplicate_gives_its_count_back(
+    client, monkeypatch, mid_hour
+):
+    from providers import services
+
+    def duplicate(**fields):
+        raise services.DuplicateApplication()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "submit_application", duplicate)
+        for n in range(6):
+            page = client.post("/providers/apply/", nth_application(n)).content.decode()
+            assert "has just applied" in page
+
+    for n in range(5):
+        assert client.post("/providers/apply/", nth_application(n)).status_code == 302
+
+
+def test_a_flood_of_sendings_is_refused_with_a_way_back_to_the_form(client, mid_hour):
+    from kyvs import limits
+
+    for _ in range(limits.APPLICATION_ATTEMPTS_PER_IP.count):
+        apply(client, registration_number="bad")
+
+    flooded = apply(client)
+
+    assert flooded.status_code == 429
+    page = flooded.content.decode()
+    assert "Too many attempts" in page
+    assert 'href="/providers/apply/">Back to the form</a>' in page
+    assert "/accounts/login/" not in page.split("<main")[1]
+
+
+def test_a_form_sent_back_keeps_what_was_typed_and_an_accepted_password(client):
+    response = apply(client, registration_number="bad")
+
+    page = response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    assert 'value="Navrang Cinemas"' in page
+    assert 'value="12 CG Road' not in page  # a textarea keeps its text inside it
+    assert "12 CG Road, Navrangpura, Ahmedabad 380009</textarea>" in page
+    assert page.count('value="kesar-mango-lassi-42"') == 2
+
+
+def test_a_refused_password_is_not_sent_back(client):
+    for changes in ({"password2": "something-else-42"}, {"password1": "12345678"}):
+        page = apply(client, registration_number="bad", **changes).content.decode()
+        assert "kesar-mango-lassi-42" not in page and "something-else-42" not in page
 
 
 def test_the_scopes_asked_for_need_no_reason_when_only_status_is_wanted(client):

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core import mail
 
@@ -32,8 +34,10 @@ def applicant(db):
 
 
 def action(client, name, organisation, **form):
+    """A list's action: approving and rejecting in the review queue, suspending and
+    reinstating in the list of organisations."""
     data = {"action": name, "_selected_action": [organisation.pk], **form}
-    return client.post(CHANGELIST, data)
+    return client.post(QUEUE if name in ("approve", "reject") else CHANGELIST, data)
 
 
 def test_the_review_queue_lists_only_pending_applications(client, registry_admin, applicant):
@@ -224,3 +228,93 @@ def test_the_admin_opens_once_the_second_factor_is_verified(client, registry_adm
 def test_anonymous_visitors_to_the_admin_are_sent_to_the_site_sign_in(client):
     response = client.get("/admin/", follow=True)
     assert response.redirect_chain[-1][0].startswith("/accounts/login/?next=/admin/")
+
+
+# --- deciding on an organisation's own page -------------------------------------------------
+
+
+def test_an_application_is_approved_from_its_own_page(
+    client, registry_admin, applicant, django_capture_on_commit_callbacks
+):
+    client.force_login(registry_admin)
+    page = client.get(f"{QUEUE}{applicant.pk}/change/").content.decode()
+    approve = f"{QUEUE}{applicant.pk}/decide/approve/"
+    assert f'href="{approve}"' in page and f'href="{QUEUE}{applicant.pk}/decide/reject/"' in page
+    assert "/decide/suspend/" not in page
+
+    form = client.get(approve).content.decode()
+    assert 'name="daily_quota"' in form
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            approve,
+            {
+                "apply": "Approve",
+                "scopes": ["vaccinations"],
+                "purposes": ["venue_entry"],
+                "daily_quota": "100",
+            },
+        )
+
+    assert response["Location"] == f"{CHANGELIST}{applicant.pk}/change/"
+    applicant.refresh_from_db()
+    assert applicant.state == "approved" and applicant.daily_quota == 100
+    assert "approved" in mail.outbox[-1].body
+
+
+def test_an_approved_organisation_is_offered_only_what_its_state_allows(
+    client, registry_admin, organisation
+):
+    client.force_login(registry_admin)
+    page = client.get(f"{CHANGELIST}{organisation.pk}/change/").content.decode()
+    assert f'href="{CHANGELIST}{organisation.pk}/decide/suspend/"' in page
+    for name in ("approve", "reject", "reinstate"):
+        assert f"/decide/{name}/" not in page
+        assert client.get(f"{CHANGELIST}{organisation.pk}/decide/{name}/").status_code == 404
+    actions = (
+        client.get(CHANGELIST).content.decode().split('name="action"')[1].split("</select>")[0]
+    )
+    assert 'value="suspend"' in actions and 'value="reinstate"' in actions
+    assert 'value="reject"' not in actions and 'value="approve"' not in actions
+
+
+def test_an_application_reads_in_words_not_stored_codes(client, registry_admin, applicant):
+    client.force_login(registry_admin)
+    page = client.get(f"{QUEUE}{applicant.pk}/change/").content.decode()
+    assert "Venue entry" in page and "venue_entry" not in page
+    assert "<strong>Vaccination events (vaccine, dose, date, centre)</strong>" in page
+    assert "&quot;" not in page.split('id="content-main"')[1].split("</fieldset>")[0]
+
+
+def test_what_is_granted_can_be_edited_only_once_approved(
+    client, registry_admin, applicant, organisation
+):
+    client.force_login(registry_admin)
+    pending = client.get(f"{QUEUE}{applicant.pk}/change/").content.decode()
+    approved = client.get(f"{CHANGELIST}{organisation.pk}/change/").content.decode()
+    for name in ("purposes", "scopes", "daily_quota"):
+        assert f'name="{name}"' not in pending
+        assert f'name="{name}"' in approved
+
+
+def test_applications_are_decided_on_never_deleted(client, registry_admin, applicant):
+    client.force_login(registry_admin)
+    assert 'value="delete_selected"' not in client.get(QUEUE).content.decode()
+    assert client.get(f"{QUEUE}{applicant.pk}/delete/").status_code == 403
+    assert Organisation.objects.filter(pk=applicant.pk).exists()
+
+
+def test_the_admins_front_page_says_how_many_applications_wait(client, registry_admin, applicant):
+    client.force_login(registry_admin)
+    page = client.get("/admin/").content.decode()
+    assert "1 application waits for review." in page
+    assert f'href="{QUEUE}"' in page
+    assert "Pending applications (1 waiting)" in page
+
+
+def test_every_box_of_the_members_rows_has_a_name(client, registry_admin, organisation, alice):
+    client.force_login(registry_admin)
+    page = client.get(f"{CHANGELIST}{organisation.pk}/change/").content.decode()
+    role = re.search(r'<select[^>]*id="id_memberships-0-role"[^>]*>', page).group(0)
+    delete = re.search(r'<input[^>]*id="id_memberships-0-DELETE"[^>]*>', page).group(0)
+    assert 'aria-label="role"' in role.lower()
+    assert 'aria-label="delete"' in delete.lower()

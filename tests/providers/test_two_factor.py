@@ -152,3 +152,54 @@ def test_the_code_step_is_rate_limited_per_account(client, alice):
 def test_anonymous_visitors_cannot_reach_the_second_factor_pages(client):
     for url in [SETUP, VERIFY, "/accounts/two-factor/backup-codes/"]:
         assert client.get(url)["Location"].startswith("/accounts/login/")
+
+
+# --- where a finished sign-in leads ---------------------------------------------------------
+
+
+def test_an_organisation_admin_who_types_their_code_lands_on_the_console(client, alice):
+    after_password = sign_in(client, "alice")
+    asked = client.get(after_password["Location"])
+    assert asked["Location"].startswith(VERIFY)
+
+    device = TOTPDevice.objects.get(user=alice)
+    after_code = client.post(asked["Location"], {"code": totp_now(device)})
+
+    assert client.get(after_code["Location"])["Location"] == "/console/"
+
+
+def test_an_operator_lands_on_the_verification_form(client, bob):
+    response = sign_in(client, "bob")
+    assert client.get(response["Location"])["Location"] == "/verify/"
+
+
+def test_a_registry_admin_lands_on_the_admin(client, registry_admin):
+    sign_in(client, "registry")
+    device = TOTPDevice.objects.get(user=registry_admin)
+    after_code = client.post(f"{VERIFY}?next=/", {"code": totp_now(device)})
+    # "/" is the citizens' front door; a signed-in person is sent on to their own start.
+    landed = client.get(after_code["Location"], follow=True).redirect_chain[-1][0]
+    assert landed == "/admin/"
+
+
+def test_the_console_button_shows_only_once_the_second_factor_is_done(client, alice):
+    sign_in(client, "alice")
+    before = client.get(VERIFY).content.decode()
+    assert 'href="/console/"' not in before
+
+    device = TOTPDevice.objects.get(user=alice)
+    client.post(VERIFY, {"code": totp_now(device)})
+
+    assert 'href="/console/"' in client.get("/verify/").content.decode()
+
+
+def test_the_front_door_sends_a_signed_in_operator_on_to_the_form(client, bob):
+    client.force_login(bob)
+    landed = client.get("/", follow=True).redirect_chain[-1][0]
+    assert landed == "/verify/"
+
+
+def test_the_front_door_shows_itself_to_anyone_not_signed_in(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Check my own status" in response.content.decode()

@@ -13,6 +13,7 @@ from tests.factories import add_dose, make_beneficiary, make_organisation
 from tests.verification.api_client import ApiClient, issue_key, sha256
 from verification import services
 from verification.models import Verification
+from verification.refusals import Refusal
 
 MOBILE = "9876543210"
 NAME = "Asha Patel"
@@ -410,7 +411,7 @@ def test_an_expired_otp_answers_401_with_its_own_code(api, asha, sms_outbox, set
 def test_an_otp_works_once(api, asha, sms_outbox):
     txn_id, _token, _ = verify_via_api(api, sms_outbox)
 
-    assert_error(api.confirm(txn_id, sha256(otp_from(sms_outbox[-1]))), 409, "TXN0002")
+    assert_error(api.confirm(txn_id, sha256(otp_from(sms_outbox[0]))), 409, "TXN0002")
 
 
 def test_resend_waits_then_sends_a_new_code_that_replaces_the_old(api, asha, sms_outbox, settings):
@@ -459,16 +460,24 @@ def test_a_rate_limit_refusal_answers_429_with_its_retry_after(api, monkeypatch)
     assert response["Retry-After"] == "42"
 
 
-def test_a_refusal_of_a_kind_the_api_does_not_know_answers_403_in_its_own_words(api, monkeypatch):
+@pytest.mark.parametrize("refusal", list(Refusal))
+def test_every_refusal_answers_as_an_api_error_in_the_refusals_own_words(
+    api, monkeypatch, refusal
+):
     def refuse(**kwargs):
-        raise services.VerificationRefused("something_new", "Not today.")
+        raise services.VerificationRefused(refusal, "Not today.")
 
     monkeypatch.setattr(services, "start_verification", refuse)
 
     response = api.generate(NAME, MOBILE)
 
-    assert_error(response, 403, "REFUSED0001")
+    assert_error(response, refusal.http_status, refusal.api_error.code)
     assert response.json()["error"] == "Not today."
+
+
+def test_a_refusal_no_channel_could_answer_cannot_be_raised():
+    with pytest.raises(ValueError):
+        services.VerificationRefused("something_new", "Not today.")
 
 
 def test_a_purpose_the_organisation_may_not_state_is_refused(api, asha, sms_outbox):
@@ -533,7 +542,8 @@ def test_the_result_waits_in_the_cache_only_as_long_as_the_token_lives(
     monkeypatch.setattr(cache, "set", recording_set)
     txn_id, _token, _ = verify_via_api(api, sms_outbox)
 
-    assert stored[f"kyvs.api.result.{txn_id}"] == settings.KYVS_API_TOKEN_TTL_SECONDS
+    [timeout] = [t for key, t in stored.items() if txn_id in key and "result" in key]
+    assert timeout == settings.KYVS_API_TOKEN_TTL_SECONDS
 
 
 # --- scopes -----------------------------------------------------------------------------------

@@ -14,9 +14,10 @@ from kyvs.wsgi import application
 from tests.conftest import otp_from
 from tests.factories import add_dose, make_beneficiary, make_organisation
 from tests.verification.api_client import issue_key, sha256
-from verification.api_errors import CONFIRMATION_FAILURES, ERRORS, REFUSALS
-from verification.models import Beneficiary
+from verification.api_errors import ERRORS
+from verification.models import Beneficiary, EmbedSession
 from verification.openapi import openapi_document
+from verification.refusals import Refusal
 
 schema = schemathesis.openapi.from_wsgi("/api/v3/openapi.json", application)
 
@@ -109,5 +110,37 @@ def test_the_docs_page_lists_every_error_code_with_curl_and_python_examples(clie
 
 def test_the_document_names_every_error_code_the_api_can_answer():
     text = str(openapi_document())
-    for name in {*REFUSALS.values(), *CONFIRMATION_FAILURES.values()} - {"server_error"}:
-        assert f"`{ERRORS[name].code}`" in text, name
+    for refusal in Refusal:
+        assert f"`{refusal.api_error.code}`" in text, refusal
+
+
+def test_an_embed_session_answers_as_the_document_says(db, sms_outbox):
+    organisation = make_organisation()
+    organisation.set_embed_origins(["https://booking.example.com"])
+    make_beneficiary(name="Asha Patel", mobile="9876543210")
+    key = issue_key(organisation)
+    operation = schema["/api/v3/embed/sessions"]["POST"]
+    for body in (
+        {"origin": "https://booking.example.com", "purpose": "travel"},
+        {
+            "origin": "https://booking.example.com",
+            "purpose": "travel",
+            "full_name": "Asha Patel",
+            "mobile_number": "9876543210",
+        },
+        {"origin": "https://elsewhere.example.com", "purpose": "travel"},
+    ):
+        made = operation.Case(
+            headers={"X-Api-Key": key}, body=body, media_type="application/json"
+        ).call_and_validate()
+    assert made.status_code == 403
+    assert EmbedSession.objects.count() == 2
+    for session in EmbedSession.objects.all():
+        answer = (
+            schema["/api/v3/embed/sessions/{session_id}"]["GET"]
+            .Case(
+                headers={"X-Api-Key": key}, path_parameters={"session_id": str(session.public_id)}
+            )
+            .call_and_validate()
+        )
+        assert answer.json()["session_id"] == str(session.public_id)

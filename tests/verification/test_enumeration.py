@@ -1,7 +1,7 @@
 """Nobody can learn from a start whether a name and number are registered: a match, no
-match and two matches get the same answer, and the request does the same work (the SMS is
-handed to delivery in every case). The timing half of the proof is
-scripts/bench_enumeration.py, which runs many starts against a slow gateway."""
+match and two matches get the same answer, and the request does the same work (one job of the
+same shape is enqueued in every case: tests/verification/test_task_queue.py). The timing half
+of the proof is scripts/bench_enumeration.py, which runs many starts against a slow gateway."""
 
 import re
 from datetime import UTC, datetime
@@ -10,7 +10,6 @@ import pytest
 import time_machine
 
 from tests.factories import make_beneficiary
-from verification import delivery, services
 
 pytestmark = pytest.mark.django_db
 
@@ -58,20 +57,3 @@ def test_match_no_match_and_two_matches_get_the_same_answer_and_page(
     assert answers["no match"] == answers["match"]
     assert answers["two matches"] == answers["match"]
     assert [m.to for m in sms_outbox] == ["9876543210"]
-
-
-@pytest.mark.parametrize("case", CASES)
-def test_every_start_hands_exactly_one_job_to_delivery(
-    organisation, bob, registry, sms_outbox, monkeypatch, case
-):
-    jobs = []
-    monkeypatch.setattr(services, "dispatch", lambda job: jobs.append(job))
-    name, mobile = CASES[case]
-    services.start_verification(
-        organisation=organisation, operator=bob, full_name=name, mobile=mobile, purpose="travel"
-    )
-    [job] = jobs
-    assert isinstance(job, delivery.OtpJob)
-    assert job.body  # the message is built in every case, sent only for a match
-    assert bool(job.mobile) == (case == "match")
-    assert sms_outbox == []

@@ -17,11 +17,11 @@ import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
 
+from kyvs.mobile import mask_mobile
 from tests.conftest import requires_postgresql
 from tests.factories import make_member, make_organisation
-from tests.test_multiprocess import database_url
+from tests.processes import database_url
 from verification import importer
-from verification import registry as registry_rules
 from verification.models import Beneficiary, Dose, Vaccine, Verification
 from verification.sample_registry import write_big_registry
 
@@ -182,7 +182,7 @@ def test_an_import_holds_other_writers_of_the_registry_back_but_not_readers(tmp_
             purpose="travel",
             scopes=["status"],
             beneficiary=someone,
-            mobile_masked=registry_rules.mask_mobile(someone.mobile),
+            mobile_masked=mask_mobile(someone.mobile),
             otp_hash="0" * 64,
             otp_sent_at=now,
             otp_expires_at=now,

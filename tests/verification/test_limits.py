@@ -66,7 +66,8 @@ def test_the_sixth_otp_in_an_hour_for_one_mobile_is_refused_across_organisations
     rows = Verification.objects.count()
     refusal = refused(lambda: start(other_organisation, charlie))
     assert refusal.code == "rate_limited"
-    assert 0 < refusal.retry_after <= 30 * 60  # the hour window ends at 05:00 UTC
+    # The limit slides: one more fits once enough of the five has slid out of the hour.
+    assert 0 < refusal.retry_after <= 60 * 60
     assert "Too many codes have been sent to this mobile number" in refusal.message
     assert Verification.objects.count() == rows
     assert len(sms_outbox) == 5
@@ -88,13 +89,31 @@ def test_the_eleventh_otp_in_a_day_is_refused_even_in_a_new_hour(
     for _ in range(2):
         for _ in range(5):
             start(organisation, bob)
-        clock.shift(timedelta(hours=1))
+        clock.shift(timedelta(hours=2))
     refusal = refused(lambda: start(organisation, bob))
     assert refusal.code == "rate_limited"
-    assert refusal.retry_after > 3600  # the day window, not the hour window
-    clock.shift(timedelta(days=1))
+    assert refusal.retry_after > 3600  # the day's limit, not the hour's
+    clock.shift(timedelta(seconds=refusal.retry_after))
     start(organisation, bob)
     assert len(sms_outbox) == 11
+
+
+def test_a_burst_across_the_hour_boundary_cannot_pass_the_hourly_limit(
+    organisation, bob, asha, sms_outbox
+):
+    # Fixed windows would let 5 through at 04:59:59 and 5 more at 05:00:01: ten codes in two
+    # seconds. The sliding limit lets none of the second burst through.
+    with time_machine.travel(datetime(2026, 3, 2, 4, 59, 59, tzinfo=UTC), tick=False):
+        for _ in range(5):
+            start(organisation, bob)
+    with time_machine.travel(datetime(2026, 3, 2, 5, 0, 1, tzinfo=UTC), tick=False):
+        assert refused(lambda: start(organisation, bob)).code == "rate_limited"
+    # Half an hour later half the burst has slid out: two more fit, not three.
+    with time_machine.travel(datetime(2026, 3, 2, 5, 30, 0, tzinfo=UTC), tick=False):
+        start(organisation, bob)
+        start(organisation, bob)
+        assert refused(lambda: start(organisation, bob)).code == "rate_limited"
+    assert len(sms_outbox) == 7
 
 
 def test_starts_that_match_no_one_count_like_starts_that_match(
@@ -181,7 +200,7 @@ def test_the_refusal_is_logged_with_the_masked_mobile_only(
 # Starts per operator and per API key
 
 
-def test_an_operator_over_the_start_limit_is_refused_until_the_window_ends(
+def test_an_operator_over_the_start_limit_is_refused_until_the_wait_it_was_told(
     organisation, bob, sms_outbox, settings, clock
 ):
     settings.KYVS_STARTS_PER_ACTOR = 3
@@ -190,10 +209,12 @@ def test_an_operator_over_the_start_limit_is_refused_until_the_window_ends(
         start(organisation, bob, mobile=number)
     refusal = refused(lambda: start(organisation, bob, mobile=numbers[3]))
     assert refusal.code == "rate_limited"
-    assert 0 < refusal.retry_after <= 600
+    assert 0 < refusal.retry_after <= 2 * 600
     assert "started from this account" in refusal.message
     assert Verification.objects.count() == 3
-    clock.shift(timedelta(minutes=10))
+    clock.shift(timedelta(seconds=refusal.retry_after - 1))
+    assert refused(lambda: start(organisation, bob, mobile=numbers[3])).code == "rate_limited"
+    clock.shift(timedelta(seconds=1))
     start(organisation, bob, mobile=numbers[4])
 
 
@@ -304,7 +325,7 @@ def test_over_the_limit_the_web_form_answers_429_with_retry_after_and_a_message(
         assert client.post("/verify/", data).status_code == 302
     response = client.post("/verify/", data)
     assert response.status_code == 429
-    assert 0 < int(response["Retry-After"]) <= 1800
+    assert 0 < int(response["Retry-After"]) <= 3600
     assert "Too many codes have been sent to this mobile number" in response.content.decode()
 
 

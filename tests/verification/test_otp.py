@@ -35,8 +35,15 @@ def test_a_plain_code_and_its_sha256_both_match():
 
 def test_wrong_or_malformed_codes_do_not_match():
     stored = otp.hash_otp("123456", "ctx")
-    for submitted in ["123457", "12345", "1234567", "", "abcdef", "12345６"]:
+    for submitted in ["123457", "12345", "1234567", "", "abcdef", "12345６７", "12-345"]:
         assert not otp.otp_matches(stored, submitted, "ctx")
+
+
+def test_the_code_in_any_scripts_digits_matches():
+    # A fullwidth keyboard, a Gujarati or a Devanagari one: the same six digits.
+    stored = otp.hash_otp("123456", "ctx")
+    for submitted in ["12345６", "૧૨૩૪૫૬", "१२३४५६", " 123456\n"]:
+        assert otp.otp_matches(stored, submitted, "ctx")
 
 
 def test_an_empty_stored_hash_matches_nothing():

@@ -296,6 +296,75 @@ def test_the_verify_page_asks_for_a_receipt_when_given_none(client, db):
     assert "Paste a receipt to check." in page.content.decode()
 
 
+# --- the receipt's link (its QR code) -------------------------------------------------------
+
+
+def link_to(verification_id) -> str:
+    return f"/receipts/{verification_id}/?c={receipts.link_check(str(verification_id))}"
+
+
+def test_a_link_check_is_short_keyed_and_its_own_for_each_verification(settings):
+    first, second = "3f6c2a1e-8d4b-4c1a-9b1e-2f0a7c5d9e11", "3f6c2a1e-8d4b-4c1a-9b1e-2f0a7c5d9e12"
+    check = receipts.link_check(first)
+
+    assert len(check) == 22 and check.replace("-", "").replace("_", "").isalnum()
+    assert receipts.link_check_matches(first, check)
+    assert not receipts.link_check_matches(second, check)
+    assert not receipts.link_check_matches(first, check[:-1] + ("A" if check[-1] != "A" else "B"))
+    settings.SECRET_KEY = "another-secret-key-for-this-test"
+    assert not receipts.link_check_matches(first, check)
+
+
+def test_the_receipts_page_checks_the_kept_receipt_against_its_verification(
+    client, organisation_with_everything, sms_outbox
+):
+    make_beneficiary(name=NAME, mobile=MOBILE)
+    answer = api_receipt(client, organisation_with_everything, sms_outbox)
+
+    page = client.get(link_to(answer["verification_id"]))
+    checked = client.post(link_to(answer["verification_id"]), {"receipt": answer["receipt"]})
+
+    text = page.content.decode()
+    assert "KYVS issued a signed receipt for this verification" in text
+    assert organisation_with_everything.name in text
+    # The page has nothing of the answer until the kept receipt is pasted: KYVS keeps none.
+    assert NAME not in text and "Not vaccinated" not in text
+    assert "no-store" in page["Cache-Control"]
+    assert "Valid: this receipt was signed by KYVS" in checked.content.decode()
+
+
+def test_a_receipt_of_another_verification_is_not_taken_for_this_one(
+    client, organisation_with_everything, sms_outbox
+):
+    make_beneficiary(name=NAME, mobile=MOBILE)
+    first = api_receipt(client, organisation_with_everything, sms_outbox)
+    second = api_receipt(client, organisation_with_everything, sms_outbox)
+
+    page = client.post(link_to(first["verification_id"]), {"receipt": second["receipt"]})
+
+    text = page.content.decode()
+    assert "Not valid." in text and "for another verification" in text
+
+
+def test_a_wrong_check_value_or_an_unfinished_verification_finds_nothing(
+    client, organisation_with_everything
+):
+    from tests.factories import make_verification
+    from verification.models import Verification
+
+    waiting = make_verification(organisation_with_everything, started=timezone.now())
+    done = make_verification(
+        organisation_with_everything,
+        outcome=Verification.State.VERIFIED,
+        started=timezone.now(),
+    )
+
+    assert client.get(link_to(waiting.public_id)).status_code == 404
+    assert client.get(f"/receipts/{done.public_id}/?c=x").status_code == 404
+    assert client.get(f"/receipts/{done.public_id}/").status_code == 404
+    assert client.get(link_to(done.public_id)).status_code == 200
+
+
 # --- the command -------------------------------------------------------------------------
 
 

@@ -2,9 +2,10 @@ from datetime import date
 
 import pytest
 
+from kyvs.mobile import InvalidMobile, mask_mobile, normalise_mobile
 from tests.factories import add_dose, make_beneficiary
 from verification.models import Beneficiary, VaccinationStatus
-from verification.registry import InvalidMobile, mask_mobile, normalise_mobile, normalise_name
+from verification.registry import normalise_name
 
 pytestmark = pytest.mark.django_db
 
@@ -163,4 +164,6 @@ def test_a_masked_mobile_shows_only_the_last_four_digits():
 def test_beneficiaries_are_found_by_normalised_name_and_mobile():
     asha = make_beneficiary(name="Asha  Patel", mobile="9876543210")
     make_beneficiary(name="Asha Patel", mobile="9123456789")
-    assert list(Beneficiary.objects.matching("asha patel", "+91 98765 43210")) == [asha]
+    assert list(
+        Beneficiary.objects.matching("asha patel", normalise_mobile("+91 98765 43210"))
+    ) == [asha]

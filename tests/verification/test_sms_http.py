@@ -2,7 +2,6 @@
 failure does to a verification."""
 
 import json
-import logging
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
@@ -19,11 +18,13 @@ pytestmark = pytest.mark.django_db
 
 
 class Gateway:
-    """A local SMS gateway. `answer` is "ok", "error", "redirect" or "slow" (answers only
-    after the test has finished, i.e. never within the client's timeout)."""
+    """A local SMS gateway. `answer` is "ok", "error" (500), "busy" (429), "bad" (400),
+    "redirect" or "slow" (answers only after the test has finished, i.e. never within the
+    client's timeout); `answers`, when not empty, gives the next answers in turn first."""
 
     def __init__(self):
         self.answer = "ok"
+        self.answers: list[str] = []
         self.requests: list[dict] = []
         self.release = threading.Event()
         gateway = self
@@ -34,9 +35,17 @@ class Gateway:
                 gateway.requests.append(
                     {"path": self.path, "headers": dict(self.headers), "body": json.loads(body)}
                 )
-                if gateway.answer == "slow":
+                answer = gateway.answers.pop(0) if gateway.answers else gateway.answer
+                if answer == "slow":
                     gateway.release.wait(10)
-                status = {"ok": 200, "error": 500, "redirect": 302, "slow": 200}[gateway.answer]
+                status = {
+                    "ok": 200,
+                    "error": 500,
+                    "busy": 429,
+                    "bad": 400,
+                    "redirect": 302,
+                    "slow": 200,
+                }[answer]
                 self.send_response(status)
                 if status == 302:
                     self.send_header("Location", "/elsewhere")
@@ -101,38 +110,39 @@ def test_the_gateway_receives_json_with_bearer_token_sender_and_dlt_ids(gateway)
     }
 
 
-def test_a_500_answer_is_an_error_and_is_not_retried(gateway):
-    gateway.answer = "error"
-    with pytest.raises(sms.SmsError, match="500"):
+@pytest.mark.parametrize(("answer", "code"), [("error", "500"), ("busy", "429")])
+def test_a_5xx_or_429_answer_is_an_error_worth_trying_again(gateway, answer, code):
+    gateway.answer = answer
+    with pytest.raises(sms.SmsError, match=code) as caught:
         send()
+    assert caught.value.retryable
+    assert len(gateway.requests) == 1  # the queue tries again, not the backend
+
+
+@pytest.mark.parametrize(("answer", "code"), [("bad", "400"), ("redirect", "302")])
+def test_another_answer_is_an_error_not_worth_trying_again(gateway, answer, code):
+    gateway.answer = answer
+    with pytest.raises(sms.SmsError, match=code) as caught:
+        send()
+    assert not caught.value.retryable
     assert len(gateway.requests) == 1
 
 
-def test_a_redirect_is_an_error_and_is_not_followed(gateway):
-    gateway.answer = "redirect"
-    with pytest.raises(sms.SmsError, match="302"):
-        send()
-    assert len(gateway.requests) == 1
-
-
-def test_a_gateway_slower_than_the_timeout_is_an_error_and_is_not_retried(gateway):
+def test_a_gateway_slower_than_the_timeout_is_an_error_worth_trying_again(gateway):
     gateway.answer = "slow"
     started = datetime.now(UTC)
-    with pytest.raises(sms.SmsError, match="did not answer"):
+    with pytest.raises(sms.SmsError, match="did not answer") as caught:
         send()
+    assert caught.value.retryable
     assert datetime.now(UTC) - started < timedelta(seconds=3)
     assert len(gateway.requests) == 1
 
 
-def test_a_refused_connection_is_tried_once_more_and_then_is_an_error(gateway, settings, caplog):
+def test_a_refused_connection_is_an_error_worth_trying_again(gateway, settings):
     settings.KYVS_SMS_HTTP_URL = closed_port_url()
-    with (
-        caplog.at_level(logging.WARNING, logger="verification.sms"),
-        pytest.raises(sms.SmsError, match="ConnectionRefusedError"),
-    ):
+    with pytest.raises(sms.SmsError, match="ConnectionRefusedError") as caught:
         send()
-    retries = [r for r in caplog.records if "trying once more" in r.getMessage()]
-    assert len(retries) == 1
+    assert caught.value.retryable
 
 
 def test_the_http_backend_is_registered_by_name(settings):
@@ -209,45 +219,54 @@ def test_a_resend_the_gateway_refuses_fails_the_verification_and_voids_every_cod
     assert "A new code has been sent" not in page
 
 
+def test_a_gateway_that_recovers_gets_the_code_on_a_later_try(organisation, bob, asha, gateway):
+    gateway.answers = ["error", "busy"]
+    verification = start(organisation, bob)
+    assert verification.state == Verification.State.OTP_SENT
+    assert verification.code_delivery == Verification.Delivery.SENT
+    assert len(gateway.requests) == 3
+    codes = [OTP_RE.search(r["body"]["text"]).group(1) for r in gateway.requests]
+    # Each try carries a new code; only the one delivered works.
+    assert len(set(codes)) == 3
+    assert not services.confirm_verification(verification, codes[0]).ok
+    assert services.confirm_verification(verification, codes[2]).ok
+
+
+def test_a_4xx_answer_fails_the_verification_without_trying_again(
+    organisation, bob, asha, gateway
+):
+    gateway.answer = "bad"
+    verification = start(organisation, bob)
+    assert verification.state == Verification.State.FAILED
+    assert len(gateway.requests) == 1
+
+
+def test_tries_stop_after_the_last_attempt_allowed(organisation, bob, asha, gateway, settings):
+    settings.KYVS_SMS_MAX_ATTEMPTS = 3
+    gateway.answer = "error"
+    verification = start(organisation, bob)
+    assert verification.failure_reason == Verification.FailureReason.SMS_NOT_SENT
+    assert len(gateway.requests) == 3
+
+
+def test_a_job_for_a_code_asked_for_again_meanwhile_sends_nothing(
+    organisation, bob, asha, sms_outbox
+):
+    with time_machine.travel(datetime(2026, 3, 2, 4, 30, tzinfo=UTC), tick=False) as clock:
+        verification = start(organisation, bob)
+        clock.shift(timedelta(seconds=31))
+        services.resend_otp(verification)
+        live = Verification.objects.get(pk=verification.pk).otp_hash
+        # The start's job, run again late: its code is no longer the one wanted.
+        assert delivery.deliver_code.call(verification.pk, 0, []) == "moot"
+    assert len(sms_outbox) == 2
+    assert Verification.objects.get(pk=verification.pk).otp_hash == live
+
+
 def test_a_late_failure_does_not_void_a_newer_code(organisation, bob, asha, sms_outbox):
     verification = start(organisation, bob)
-    stale = delivery.OtpJob(
-        verification_pk=verification.pk, otp_hash="an-older-hash", mobile="9876543210", body=""
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(delivery, "send_sms", _failing_send)
-        assert delivery.deliver(stale) is False
-    assert Verification.objects.get(pk=verification.pk).state == Verification.State.OTP_SENT
-
-
-def _failing_send(to, body):
-    raise sms.SmsError("gateway answered 500")
-
-
-# Sending after the answer (KYVS_SMS_QUEUE=thread)
-
-
-class InlineExecutor:
-    def submit(self, fn, *args):
-        fn(*args)
-
-
-def test_with_the_thread_queue_nothing_is_sent_before_the_start_commits(
-    organisation, bob, asha, sms_outbox, settings, monkeypatch, django_capture_on_commit_callbacks
-):
-    settings.KYVS_SMS_QUEUE = "thread"
-    monkeypatch.setattr(delivery, "_executor", InlineExecutor)
-    monkeypatch.setattr(delivery, "connections", _NoConnections())
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        verification = start(organisation, bob)
-        assert sms_outbox == []
-    assert verification.state == Verification.State.OTP_SENT
-    assert len(callbacks) == 1
-    callbacks[0]()
-    assert len(sms_outbox) == 1
-
-
-class _NoConnections:
-    # The test's transaction holds the only connection; the job must not close it.
-    def close_all(self):
-        pass
+    outcome = delivery._after_failure(verification.pk, 0, [], "an-older-hash", retryable=False)
+    assert outcome == "moot"
+    row = Verification.objects.get(pk=verification.pk)
+    assert row.state == Verification.State.OTP_SENT
+    assert row.otp_hash == verification.otp_hash

@@ -30,7 +30,7 @@ class Command(BaseCommand):
         scopes = None
         if options["scopes"] is not None:
             scopes = [s.strip() for s in options["scopes"].split(",") if s.strip()]
-            scopes = [s for s in scopes if s != Scope.STATUS]
+            scopes = Scope.only_beyond_status(scopes)
             unknown = [s for s in scopes if s not in organisation.scopes]
             if unknown:
                 held = ", ".join(organisation.scopes) or "none beyond status"

@@ -46,7 +46,7 @@ class Command(BaseCommand):
                 name=options["name"],
                 kind=options["kind"],
                 state=Organisation.State.APPROVED,
-                scopes=[s for s in scopes if s != Scope.STATUS],
+                scopes=Scope.only_beyond_status(scopes),
                 purposes=purposes,
                 daily_quota=options["daily_quota"],
             )

@@ -17,30 +17,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from verification.models import Verification
-
-
-def _has_field(name: str) -> bool:
-    return any(f.name == name for f in Verification._meta.get_fields())
-
-
-def personal_fields() -> dict:
-    """The columns anonymising clears, with the value each is cleared to."""
-    cleared = {"beneficiary": None, "mobile_masked": "", "otp_hash": ""}
-    if _has_field("ip"):
-        cleared["ip"] = None
-    return cleared
-
-
-def still_personal(cutoff):
-    """Verifications started before `cutoff` that still hold something personal."""
-    holds_personal = Q(beneficiary__isnull=False) | ~Q(mobile_masked="") | ~Q(otp_hash="")
-    if _has_field("ip"):
-        holds_personal |= Q(ip__isnull=False)
-    return Verification.objects.filter(holds_personal, created_at__lt=cutoff)
 
 
 class Command(BaseCommand):
@@ -72,23 +51,25 @@ class Command(BaseCommand):
         when = timezone.localtime(cutoff).strftime("%Y-%m-%d %H:%M %Z")
 
         if dry_run:
-            count = still_personal(cutoff).count()
+            count = Verification.objects.older_than(cutoff).still_personal().count()
             self.stdout.write(
                 f"Would anonymise {count} verifications started before {when} "
                 f"(older than {days} days); nothing changed."
             )
             return
 
-        cleared = personal_fields()
         done = batches = 0
         while True:
             with transaction.atomic():
                 pks = list(
-                    still_personal(cutoff).order_by("pk").values_list("pk", flat=True)[:batch_size]
+                    Verification.objects.older_than(cutoff)
+                    .still_personal()
+                    .order_by("pk")
+                    .values_list("pk", flat=True)[:batch_size]
                 )
                 if not pks:
                     break
-                done += Verification.objects.filter(pk__in=pks).update(**cleared)
+                done += Verification.objects.filter(pk__in=pks).anonymise()
                 batches += 1
         self.stdout.write(
             self.style.SUCCESS(
