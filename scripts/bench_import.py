@@ -146,13 +146,16 @@ def run_bare_load(people: Path, doses: Path, database_url: str) -> float:
 
 
 def empty_tables() -> None:
+    """The registry's tables emptied, and on PostgreSQL every table that refers to them
+    (CASCADE: verifications, and what refers to a verification, such as embed sessions),
+    all empty in the bench database anyway."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 "TRUNCATE verification_verification, verification_dose, "
-                "verification_beneficiary RESTART IDENTITY"
+                "verification_beneficiary RESTART IDENTITY CASCADE"
             )
         else:
             for table in ("verification_verification", "verification_dose"):
