@@ -7,6 +7,8 @@ from datetime import date
 
 import pytest
 from django.core.management import CommandError, call_command
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kyvs.mobile import normalise_mobile
 from verification import importer
@@ -466,6 +468,78 @@ def test_a_second_import_refreshes_a_stale_normalised_name(tmp_path):
 
     assert "0 created, 2 updated" in output
     assert Beneficiary.objects.get(reference_id="12345678900001").name_normalised == "asha patel"
+
+
+GUJARATI_DIGITS = str.maketrans("0123456789", "૦૧૨૩૪૫૬૭૮૯")
+DEVANAGARI_DIGITS = str.maketrans("0123456789", "०१२३४५६७८९")
+
+
+def test_a_beneficiarys_rows_with_the_id_in_ascii_and_in_gujarati_digits_are_one_person(
+    tmp_path,
+):
+    in_gujarati = ASHA_2.replace("12345678900001", "12345678900001".translate(GUJARATI_DIGITS))
+    in_gujarati = in_gujarati.replace("9876543210", "9876543210".translate(DEVANAGARI_DIGITS))
+
+    output = run_import(write_csv(tmp_path, ASHA_1, in_gujarati, RAVI))
+
+    assert "2 created, 0 updated" in output
+    asha = Beneficiary.objects.get(reference_id="12345678900001")
+    assert asha.mobile == "9876543210"
+    assert sorted(asha.doses.values_list("dose_number", flat=True)) == [1, 2]
+
+
+def test_a_dose_number_and_date_seen_in_ascii_are_read_again_in_other_scripts_digits(tmp_path):
+    # The first row puts 2021-05-01 and 1 among the values the quick path has seen; the
+    # second writes them in Devanagari digits, with an invisible mark and a space.
+    meena = GOOD_ROW.replace("2021-09-01", "\u200e" + "2021-05-01".translate(DEVANAGARI_DIGITS))
+    meena = meena.replace(",1,primary", ",0 1,primary".translate(DEVANAGARI_DIGITS))
+
+    run_import(write_csv(tmp_path, ASHA_1, meena))
+
+    dose = Dose.objects.get(beneficiary__reference_id="12345678900003")
+    assert (dose.dose_number, dose.date) == (1, date(2021, 5, 1))
+
+
+SCRIPTS = [str.maketrans("", ""), GUJARATI_DIGITS, DEVANAGARI_DIGITS]
+
+
+def written(text: str, script: dict, mark: str) -> str:
+    """`text` as a person might have typed or pasted it: in a script's digits, with an
+    invisible mark or a space in front."""
+    return mark + text.translate(script)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    number=st.one_of(st.integers(0, 25).map(str), st.integers(0, 25).map("{:02d}".format)),
+    when=st.dates(date(1899, 1, 1), date(2100, 12, 31)).map(date.isoformat),
+    script=st.sampled_from(SCRIPTS),
+    mark=st.sampled_from(["", "\u200e", "\u200b", " "]),
+    birth_year=st.integers(1900, 2020),
+)
+def test_the_quick_path_and_the_full_check_read_dose_numbers_and_dates_alike(
+    number, when, script, mark, birth_year
+):
+    """RowParser takes a quick path for dose columns it has seen; whatever a dose number or
+    date looks like, the row is accepted as kyvs.text.plain_digits reads it, or refused
+    with a reason."""
+    today = date(2026, 11, 30)
+    parser = importer.RowParser({"Covishield": 1}, today)
+    person = f"12345678900001,Asha Patel,9876543210,{birth_year},F,Covishield"
+    place = "primary,{},UHC,Ahmedabad,Gujarat"
+    # The same parser reads the ASCII row first, as an import does with earlier rows.
+    rows = [(number, when), (written(number, script, mark), written(when, script, mark))]
+    n, day = int(number), date.fromisoformat(when)
+    good = 1 <= n <= importer.MAX_DOSE_NUMBER and birth_year <= day.year and day <= today
+
+    for line, (number_text, date_text) in enumerate(rows, start=2):
+        fields = f"{person},{number_text},{place.format(date_text)}".split(",")
+        if good:
+            dose = parser.parse(line, fields).dose
+            assert (dose.number, dose.date) == (n, when)
+        else:
+            with pytest.raises(importer.RowError, match="dose_number|dose_date"):
+                parser.parse(line, fields)
 
 
 class Terminal(io.StringIO):
