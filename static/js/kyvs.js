@@ -82,18 +82,29 @@
 
   // The customer's screen follows an answer given on the citizen's own phone: it asks the
   // server every second whether it should move on, and goes where it is told.
+  // Once the page sends one of its forms (the code, a resend, decline, cancel) it is leaving,
+  // and the polls stop: an answer arriving meanwhile would start a second navigation to the
+  // one-time result, whose first copy the form's own redirect collects, and the screen would
+  // show the second, empty one.
   document.querySelectorAll("[data-poll-url]").forEach(function (element) {
     var url = element.getAttribute("data-poll-url");
+    var leaving = false;
     var timer = setInterval(function () {
+      if (leaving) { return; }
       fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (state) {
-          if (state && !state.waiting && state.next) {
+          if (!leaving && state && !state.waiting && state.next) {
+            leaving = true;
             clearInterval(timer);
             window.location.assign(state.next);
           }
         })
         .catch(function () { /* the next try will do */ });
     }, 1000);
+    document.addEventListener("submit", function () {
+      leaving = true;
+      clearInterval(timer);
+    }, true);
   });
 })();

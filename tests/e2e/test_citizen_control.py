@@ -202,3 +202,37 @@ def test_the_privacy_notice_reads_in_each_language(
     }[language]
     expect(page.get_by_text(board)).to_be_visible()
     screenshot(f"control-11-privacy-{language}")
+
+
+def test_once_the_code_is_sent_the_shared_screen_stops_asking_whether_to_move_on(
+    live_server, page, sms_outbox, bob, asha
+):
+    # An answer to a poll that arrives while the page is already sending the code would
+    # start a second navigation to the one-time result: the first copy is collected and
+    # the second, shown, says it is gone. So sending any form of the page ends the polls.
+    page.clock.install()
+    sign_in(page, live_server.url, "bob")
+    start_verification(page, live_server.url, name="Asha Patel", mobile="9876543210")
+    polls = []
+    page.on(
+        "request", lambda request: polls.append(request.url) if "/state/" in request.url else None
+    )
+
+    page.clock.run_for(2_500)
+    # A request made after the polls: once it is seen, so are they.
+    with page.expect_request(lambda request: request.url.endswith("/privacy/")):
+        page.evaluate("fetch('/privacy/')")
+    assert len(polls) >= 2  # it polls while it waits
+
+    polls.clear()
+    page.evaluate(
+        """() => {
+            const form = document.querySelector("form.otp-form");
+            form.addEventListener("submit", (event) => event.preventDefault());
+            form.requestSubmit();
+        }"""
+    )
+    page.clock.run_for(5_000)
+    with page.expect_request(lambda request: request.url.endswith("/privacy/?after")):
+        page.evaluate("fetch('/privacy/?after')")
+    assert polls == []
