@@ -90,6 +90,9 @@ MAX_DOSE_NUMBER = 20
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _YEAR = re.compile(r"[0-9]{4}")
 _SMALL_NUMBER = re.compile(r"[0-9]{1,2}")
+# A NUL character is text no database column can hold (PostgreSQL refuses it outright): a
+# file carrying one is damaged, and the line says so instead of failing the whole import.
+_NUL_MESSAGE = "contains a NUL character (the file may be damaged)"
 _MAX_LENGTH = {
     "name": Beneficiary._meta.get_field("name").max_length,
     "centre": Dose._meta.get_field("centre").max_length,
@@ -267,6 +270,8 @@ class RowParser:
             problems.append("name is empty")
         elif len(name) > _MAX_LENGTH["name"]:
             problems.append(f"name is longer than {_MAX_LENGTH['name']} characters")
+        elif "\x00" in name:
+            problems.append(f"name {_NUL_MESSAGE}")
 
         try:
             mobile = normalise_mobile(mobile)
@@ -325,6 +330,9 @@ class RowParser:
             or len(centre) > _MAX_LENGTH["centre"]
             or len(district) > _MAX_LENGTH["district"]
             or len(state) > _MAX_LENGTH["state"]
+            or "\x00" in centre
+            or "\x00" in district
+            or "\x00" in state
         ):
             return None
         return DoseRow(vaccine_id, number, kind, date_text, centre, district, state)
@@ -365,6 +373,8 @@ class RowParser:
         for column, value in (("centre", centre), ("district", district), ("state", state)):
             if len(value) > _MAX_LENGTH[column]:
                 problems.append(f"{column} is longer than {_MAX_LENGTH[column]} characters")
+            if "\x00" in value:
+                problems.append(f"{column} {_NUL_MESSAGE}")
 
 
 @dataclass(slots=True)

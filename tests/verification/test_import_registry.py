@@ -137,6 +137,8 @@ def test_names_and_places_with_commas_quotes_and_line_breaks_are_imported_as_the
         (ASHA_1.replace("2021-05-01", "2099-01-01"), "is in the future"),
         (ASHA_1.replace("1990", "2022"), "is before the birth year"),
         (ASHA_1.replace("Ahmedabad", ""), "dose columns left empty: district"),
+        ("12345678900001,Asha\x00Patel,9876543210,1990,F,,,,,,,", "name contains a NUL"),
+        (ASHA_1.replace("Ahmedabad", "Ahmed\x00abad"), "district contains a NUL"),
         ("12345678900001,Asha Patel,9876543210,1990,F", "expected 12 columns, found 5"),
         (ASHA_1 + ",extra", "expected 12 columns, found 13"),
     ],
