@@ -25,6 +25,10 @@ _NAMED_SECRET = re.compile(
 # Long random strings (session keys, CSRF tokens, bearer tokens, hashes) mix letters and
 # digits; ordinary words and identifiers rarely do for 24 characters on end.
 _RANDOM = re.compile(r"(?<![0-9A-Za-z])[A-Za-z0-9_\-]{24,}(?![0-9A-Za-z])")
+# The token of an "approve on my phone" link (/c/<token>, 128 bits: 22 characters, shorter
+# than _RANDOM finds, and sometimes without a digit), in a logged path such as Django's
+# "Gone: /c/...".
+_APPROVE_LINK = re.compile(r"(/c/)[A-Za-z0-9_\-]+")
 # A verification's public id is meant to be quoted (it names no one), so it stays.
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
@@ -48,6 +52,7 @@ def _mask_random(match: re.Match) -> str:
 def redact(text: str) -> str:
     """`text` with mobiles masked and codes, keys and tokens replaced."""
     text = _API_KEY.sub(lambda m: m.group(1) + "_" + MASK, text)
+    text = _APPROVE_LINK.sub(lambda m: m.group(1) + MASK, text)
     text = _NAMED_SECRET.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
     text = _RANDOM.sub(_mask_random, text)
     text = _MOBILE.sub(_mask_mobile, text)

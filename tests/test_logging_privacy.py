@@ -125,6 +125,8 @@ def test_admin_decisions_are_logged_without_the_objects_text(captured, registry_
         ("Authorization: Bearer abc.def.ghi", "Authorization: [redacted]"),
         ("password=hunter2&x=1", "password=[redacted]&x=1"),
         ("session 3k9x0m2p7q1w8e4r5t6y7u8i9o0p1a2s", "session [redacted]"),
+        ("Gone: /c/_KGIuWNaGoWhsH58UcNmWA", "Gone: /c/[redacted]"),
+        ("Gone: /c/abcdefghijklmnopqrstuv", "Gone: /c/[redacted]"),
         ("verification 4f1c2b7e-9d3a-4e21-8c55-0b6a7d9e2f10 failed", None),
         ("started 12 verifications in 2024", None),
         ("OrganisationAdminConfiguration ready", None),
