@@ -385,6 +385,9 @@ def unlock(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def block(request: HttpRequest, organisation_id) -> HttpResponse:
+    """Block one organisation, from a row of the history: its starts for this citizen are
+    answered as if nobody matched, as with the lock, for it alone. 404 for an organisation
+    that never checked this citizen."""
     citizen = signed_in_citizen(request)
     if citizen is None:
         return redirect("citizen:my_status")
@@ -400,6 +403,8 @@ def block(request: HttpRequest, organisation_id) -> HttpResponse:
 
 @require_POST
 def unblock(request: HttpRequest, organisation_id) -> HttpResponse:
+    """Lift a block: the organisation may ask again (the citizen still has to agree each
+    time)."""
     citizen = signed_in_citizen(request)
     if citizen is None:
         return redirect("citizen:my_status")
@@ -426,6 +431,9 @@ def _organisation_that_checked(citizen: Beneficiary, organisation_id):
 
 
 class ReportForm(FocusFirstError, forms.Form):
+    """A report of a check the citizen did not agree to: an optional line, at most 500
+    characters."""
+
     text = forms.CharField(
         label=gettext_lazy("What happened (optional)"),
         max_length=500,
