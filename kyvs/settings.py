@@ -226,6 +226,9 @@ LOGIN_URL = "login"
 # A finished sign-in leads each person to their own start: the console, the admin or the
 # form (providers.views.accounts.signed_in_home).
 LOGIN_REDIRECT_URL = "signed_in_home"
+# Django's ModelBackend, reading the account with its membership, organisation and
+# second-factor devices in one query on each request (providers/auth.py).
+AUTHENTICATION_BACKENDS = ["providers.auth.MemberBackend"]
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"

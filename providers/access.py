@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_otp import user_has_device
 
 from kyvs.api import ERRORS, ApiProblem
+from providers.auth import HAS_DEVICE
 from providers.models import ApiKey
 
 # How often an API key's "last used" time is written: often enough for the console, rarely
@@ -65,9 +66,17 @@ def two_factor_step(user) -> str | None:
     that sign people in themselves (the embeddable page, verification/embed.py)."""
     if not user.is_authenticated or user.is_verified():
         return None
-    if user_has_device(user):
+    if has_device(user):
         return "verify"
     return "setup" if needs_two_factor(user) else None
+
+
+def has_device(user) -> bool:
+    """Whether `user` has a confirmed second-factor device: read with the account when the
+    session's account was loaded by providers.auth.MemberBackend, otherwise asked of
+    django-otp (one query per device kind)."""
+    known = getattr(user, HAS_DEVICE, None)
+    return user_has_device(user) if known is None else known
 
 
 def checks_two_factor_itself(view):

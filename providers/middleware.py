@@ -1,3 +1,5 @@
+import time
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -41,7 +43,15 @@ class TwoFactorMiddleware:
 
 class OperatorIdleMiddleware:
     """Operators share front-desk screens: their session ends after
-    KYVS_OPERATOR_IDLE_MINUTES without a request. Each request starts the wait again."""
+    KYVS_OPERATOR_IDLE_MINUTES without a request. Each request starts the wait again, to
+    the minute: the session's end is moved on (and the session written) at most once every
+    RENEW_EVERY_SECONDS, so the session ends between KYVS_OPERATOR_IDLE_MINUTES minus one
+    minute and KYVS_OPERATOR_IDLE_MINUTES after the last request, never later. Writing it on
+    every request was the largest single cost of a signed-in page (docs/performance.md)."""
+
+    RENEW_EVERY_SECONDS = 60
+    # The session key holding when its end was last moved on (whole seconds since the epoch).
+    RENEWED = "kyvs.idle_renewed"
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -56,7 +66,10 @@ class OperatorIdleMiddleware:
         if user.is_authenticated:
             membership = getattr(user, "membership", None)
             if membership is not None and membership.role == membership.Role.OPERATOR:
-                request.session.set_expiry(settings.KYVS_OPERATOR_IDLE_MINUTES * 60)
+                now = int(time.time())
+                if now - request.session.get(self.RENEWED, 0) >= self.RENEW_EVERY_SECONDS:
+                    request.session[self.RENEWED] = now
+                    request.session.set_expiry(settings.KYVS_OPERATOR_IDLE_MINUTES * 60)
         return None
 
 

@@ -3,7 +3,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.providers.helpers import links_in
@@ -72,3 +74,39 @@ def test_signing_in_remembers_the_language_of_the_screen(client, bob, settings):
     client.post("/accounts/login/", {"username": "bob", "password": "password-for-tests"})
     bob.membership.refresh_from_db()
     assert bob.membership.language == "hi"
+
+
+def session_writes(queries) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].startswith('UPDATE "django_session"')]
+
+
+def test_an_operators_session_is_written_at_most_once_a_minute(client, bob):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.force_login(bob)
+        assert client.get("/verify/").status_code == 200
+    with (
+        time_machine.travel(start + timedelta(seconds=59), tick=False),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        assert client.get("/verify/").status_code == 200
+    assert session_writes(queries.captured_queries) == []
+    with (
+        time_machine.travel(start + timedelta(seconds=60), tick=False),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        assert client.get("/verify/").status_code == 200
+    assert len(session_writes(queries.captured_queries)) == 1
+
+
+def test_an_operators_session_may_end_up_to_a_minute_before_its_idle_time(client, bob):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.force_login(bob)
+        assert client.get("/verify/").status_code == 200
+    # Within the minute: not written, so its end stays 30 minutes after the first request.
+    with time_machine.travel(start + timedelta(seconds=50), tick=False):
+        assert client.get("/verify/").status_code == 200
+    with time_machine.travel(start + timedelta(minutes=30, seconds=1), tick=False):
+        response = client.get("/verify/")
+    assert response["Location"].startswith("/accounts/login/")
