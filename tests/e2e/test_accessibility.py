@@ -495,11 +495,21 @@ WIDEST_ELEMENTS = """() => {
 SCRIPTS = {"Gujarati": re.compile("[\u0a80-\u0aff]"), "Devanagari": re.compile("[\u0900-\u097f]")}
 
 
+def _texts(nodes) -> list[str]:
+    """Every text under `nodes` (CDP DOM nodes), in document order."""
+    found = []
+    for node in nodes:
+        if node["nodeType"] == 3:
+            found.append(node.get("nodeValue", ""))
+        found += _texts(node.get("children", []))
+    return found
+
+
 def _tofu(page) -> list[str]:
     """Elements (and their ::before/::after headings from data-label) whose Gujarati or
     Devanagari text Chromium draws with no font of that script, asked of Chromium itself
     (CSS.getPlatformFontsForNode). Elements not drawn (hidden, a closed list's options)
-    use no font and are skipped."""
+    use no font and are skipped; a closed list is checked for the option it shows."""
     page.evaluate("document.fonts.ready.then(() => true)")
     cdp = page.context.new_cdp_session(page)
     cdp.send("DOM.enable")
@@ -523,6 +533,10 @@ def _tofu(page) -> list[str]:
                 for child in node.get("children", [])
                 if child["nodeType"] == 3
             )
+            if name == "select":
+                # A closed list draws its chosen option's text in the list's own font: the
+                # text sits in the list's user-agent shadow tree.
+                own_text = "".join(_texts(node.get("shadowRoots", [])))
             check(node["nodeId"], own_text, name)
             attributes = node.get("attributes", [])
             label = dict(zip(attributes[::2], attributes[1::2], strict=False)).get("data-label")
