@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from kyvs.health import healthz
-from kyvs.views import home, privacy_notice
+from kyvs.views import favicon, home, privacy_notice
 from verification import approve, shares
 
 urlpatterns = [
@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("providers.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
 ]
 
 handler500 = "kyvs.views.server_error"

@@ -9,9 +9,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.templatetags.static import static
 from django.views.decorators.csrf import requires_csrf_token
 
 from kyvs.api import ERRORS, ApiProblem
+from kyvs.http import sessionless
 from kyvs.limits import CacheUnavailable, RateLimited
 from kyvs.outages import OUTAGES, RETRY_AFTER
 
@@ -53,6 +55,14 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("signed_in_home")
     return render(request, "home.html")
+
+
+@sessionless
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, asked for by browsers on pages that name no icon (the API's JSON, the
+    embed demo's other site): a temporary redirect to the shield the pages name
+    (static/favicon.svg), whose address changes with its content."""
+    return redirect(static("favicon.svg"))
 
 
 def privacy_notice(request: HttpRequest) -> HttpResponse:
