@@ -1,5 +1,6 @@
 """Query budgets: how many database queries each page of the flow and each API call makes,
-whatever the number of doses, verifications, team members, API keys and share cards.
+whatever the number of doses, verifications, team members, API keys, share cards and
+registry decisions.
 
 Each test runs twice, with few rows (1 of each) and with many (30 doses, 30 team members, 50
 past verifications over operators, API keys, channels and two organisations, 30 API keys, 30
@@ -34,14 +35,21 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from providers.models import ApiKey
+from providers.models import ApiKey, Organisation, OrganisationDecision
 from tests.conftest import SecondFactorClient, otp_from
 from tests.embed.helpers import ORIGIN, create_session, in_frame, path_of, register
 from tests.embed.helpers import session_status as embed_session_status
-from tests.factories import add_dose, give_totp_device, make_member, make_verification
+from tests.factories import (
+    add_dose,
+    give_totp_device,
+    make_member,
+    make_organisation,
+    make_verification,
+)
 from tests.verification.api_client import ApiClient, sha256
 from verification import receipts
 from verification.models import CitizenReport, CitizenRestriction, StatusShare, Verification
@@ -142,6 +150,13 @@ RECEIPT_CHECKED = 0
 RECEIPT_LINK = 1
 RECEIPT_LINK_CHECKED = 1
 
+# The registry admin (Django's admin: providers/admin.py, verification/admin.py), for a
+# registry admin past the second factor: session; user; the device; membership (none: the
+# check for a changed role asks); and on each list its two counts (as filtered, and in all)
+# and the applications waiting, in the side menu: 4 + 3.
+# One page of decisions with their organisations and who decided.
+ADMIN_DECISIONS = 8
+
 NAME = "Asha Patel"
 MOBILE = "9876543210"
 NOBODY = "Nobody Registered"
@@ -156,10 +171,11 @@ class Rows:
     verifications: int
     api_keys: int
     shares: int
+    decisions: int
 
 
-FEW = Rows(doses=1, members=1, verifications=1, api_keys=1, shares=1)
-MANY = Rows(doses=30, members=30, verifications=50, api_keys=30, shares=30)
+FEW = Rows(doses=1, members=1, verifications=1, api_keys=1, shares=1, decisions=1)
+MANY = Rows(doses=30, members=30, verifications=50, api_keys=30, shares=30, decisions=30)
 
 
 @dataclass
@@ -175,7 +191,8 @@ class World:
 @pytest.fixture(params=[FEW, MANY], ids=["few rows", "many rows"])
 def world(request, organisation, other_organisation, alice, bob, charlie, asha) -> World:
     """Asha's doses, Alice's team and API keys, past checks of Asha by both organisations
-    (some reported, one organisation blocked), and Asha's share cards: `request.param` of
+    (some reported, one organisation blocked), Asha's share cards, and the registry's
+    decisions about other organisations, each by another registry admin: `request.param` of
     each."""
     rows: Rows = request.param
     add_dose(asha, "Covishield", 1, date(2021, 5, 1))
@@ -225,6 +242,17 @@ def world(request, organisation, other_organisation, alice, bob, charlie, asha) 
 
     for n in range(rows.shares):
         StatusShare.issue(asha, language=["en", "gu", "hi"][n % 3])
+
+    for n in range(rows.decisions):
+        staff = get_user_model().objects.create_user(f"registry{n:02d}", is_staff=True)
+        OrganisationDecision.objects.create(
+            organisation=make_organisation(state=Organisation.State.REJECTED),
+            action=OrganisationDecision.Action.REJECT,
+            from_state=Organisation.State.PENDING,
+            to_state=Organisation.State.REJECTED,
+            decided_by=staff,
+            reason="The registration number does not match the name.",
+        )
 
     return World(
         rows=rows,
@@ -535,3 +563,16 @@ def test_the_receipt_pages_keep_to_their_budgets(world, api, client, within, sms
     with within(RECEIPT_LINK_CHECKED):
         page = client.post(link, {"receipt": receipt})
     assert "Valid: this receipt was signed by KYVS" in page.content.decode()
+
+
+# --- the registry admin ------------------------------------------------------------------------
+
+
+def test_the_registry_admins_list_of_decisions_keeps_to_its_budget(
+    world, client, registry_admin, within
+):
+    client.force_login(registry_admin)
+    with within(ADMIN_DECISIONS):
+        page = client.get("/admin/providers/organisationdecision/")
+    assert page.status_code == 200
+    assert rows_of(page, '<td class="field-decided_by') == world.rows.decisions
