@@ -156,6 +156,9 @@ RECEIPT_LINK_CHECKED = 1
 # and the applications waiting, in the side menu: 4 + 3.
 # One page of decisions with their organisations and who decided.
 ADMIN_DECISIONS = 8
+# One page of reports with their organisations and verifications, and each organisation's
+# reports of the last 30 days counted in the same query.
+ADMIN_REPORTS = 8
 
 NAME = "Asha Patel"
 MOBILE = "9876543210"
@@ -236,7 +239,7 @@ def world(request, organisation, other_organisation, alice, bob, charlie, asha) 
         bobs += check.operator_id == bob.pk
         check.beneficiary = asha
         check.save()
-        if n % 4 == 1:
+        if n % 4 == 0:
             CitizenReport.objects.create(verification=check, organisation=check.organisation)
     CitizenRestriction.objects.create(beneficiary=asha, organisation=other_organisation)
 
@@ -576,3 +579,14 @@ def test_the_registry_admins_list_of_decisions_keeps_to_its_budget(
         page = client.get("/admin/providers/organisationdecision/")
     assert page.status_code == 200
     assert rows_of(page, '<td class="field-decided_by') == world.rows.decisions
+
+
+def test_the_registry_admins_queue_of_reports_keeps_to_its_budget(
+    world, client, registry_admin, within
+):
+    client.force_login(registry_admin)
+    with within(ADMIN_REPORTS):
+        page = client.get("/admin/verification/citizenreport/")
+    assert page.status_code == 200
+    reports = (world.rows.verifications + 3) // 4
+    assert rows_of(page, '<td class="field-reports_in_30_days') == reports
