@@ -282,6 +282,9 @@ class PendingApplicationAdmin(OrganisationAdmin):
 @admin.register(OrganisationDecision)
 class OrganisationDecisionAdmin(AuditedModelAdmin):
     list_display = ["decided_at", "organisation", "action", "decided_by", "reason"]
+    # decided_by may be empty, which the admin's own select_related() would leave out: one
+    # query per row.
+    list_select_related = ["organisation", "decided_by"]
     list_filter = ["action"]
     search_fields = ["organisation__name"]
     readonly_fields = [f.name for f in OrganisationDecision._meta.fields]

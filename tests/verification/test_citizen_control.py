@@ -14,7 +14,7 @@ from django.utils import timezone
 from providers.models import OrganisationDecision
 from tests.conftest import otp_from
 from tests.embed.helpers import ORIGIN, create_session, issue_key, path_of, register
-from tests.factories import make_beneficiary, make_member
+from tests.factories import make_beneficiary, make_member, make_verification
 from tests.verification.api_client import ApiClient
 from verification import services
 from verification.models import CitizenReport, CitizenRestriction, Verification
@@ -219,6 +219,29 @@ def test_a_report_lands_in_the_registry_queue_and_its_action_suspends_the_organi
     decision = OrganisationDecision.objects.get(organisation=organisation)
     assert decision.action == OrganisationDecision.Action.SUSPEND
     assert "Asha" not in decision.reason and "9876543210" not in decision.reason
+
+
+def test_the_report_queue_counts_each_organisations_reports_of_the_last_30_days(
+    client, registry_admin, organisation, other_organisation
+):
+    now = timezone.now()
+    for organisation_of, days_ago in [
+        (organisation, 1),
+        (organisation, 29),
+        (organisation, 31),
+        (other_organisation, 2),
+    ]:
+        started = now - timedelta(days=days_ago)
+        check = make_verification(organisation_of, started=started)
+        CitizenReport.objects.create(
+            verification=check, organisation=organisation_of, created_at=started
+        )
+
+    client.force_login(registry_admin)
+    queue = client.get("/admin/verification/citizenreport/").content.decode()
+    # Oldest first; the count is the organisation's, whichever of its reports the row is.
+    counts = re.findall(r'<td class="field-reports_in_30_days">(\d+)</td>', queue)
+    assert counts == ["2", "2", "1", "2"]
 
 
 def test_a_citizen_cannot_report_a_check_of_someone_else(organisation, bob, asha, sms_outbox):
