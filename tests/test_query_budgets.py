@@ -63,16 +63,18 @@ pytestmark = pytest.mark.django_db
 OPERATORS_FORM = 3
 # Savepoint; the organisation locked; today's count for the quota; the match (name and
 # mobile); the citizen's lock or block; the verification inserted; the SMS job inserted;
-# release; the verification read back (9); the session written, keeping the operator's
-# language (3).
-START = 14
+# release (8; the verification is read back only where the queue runs its jobs in the
+# request, verification.delivery.runs_in_request); the session written, keeping the
+# operator's language (3).
+START = 13
 # The verification with its organisation.
 CUSTOMERS_SCREEN = 3
 SCREEN_POLL = 3
 # The verification; savepoint; the row locked with its organisation and beneficiary; its
-# UPDATE; the doses for the status; the doses again for the list; the receipt SMS job
-# inserted; release (8); the session written, holding the result for one pickup (3).
-CONFIRM = 13
+# UPDATE; the doses with their vaccines (read once, for the status and the list); the
+# receipt SMS job inserted; release (7); the session written, holding the result for one
+# pickup (3).
+CONFIRM = 12
 # The verification with its organisation; the session written, the result taken out of it.
 RESULT = 6
 
@@ -92,19 +94,19 @@ HISTORY_CSV = 5
 API_KEYS = 6
 
 # The API (verification/api.py), 2 a call.
-# A start's nine (as START, from its savepoint to the verification read back).
-API_GENERATE_OTP = 11
-# The verification by its txnId; a confirm's seven (as CONFIRM, from its savepoint).
-API_CONFIRM_OTP = 10
+# A start's eight (as START, from its savepoint to its release).
+API_GENERATE_OTP = 10
+# The verification by its txnId; a confirm's six (as CONFIRM, from its savepoint).
+API_CONFIRM_OTP = 9
 # Nothing more: the result waits in the cache.
 API_STATUS = 2
 
 # The embeddable page (verification/embed.py). An operator's frame: as the hosted page, with
 # the frame's organisation looked up by the public id in its address.
 EMBED_FORM = 3
-EMBED_START = 12
+EMBED_START = 11
 EMBED_CUSTOMERS_SCREEN = 4
-EMBED_CONFIRM = 14
+EMBED_CONFIRM = 13
 EMBED_RESULT = 7
 # An embed session's frame, made and read by the organisation's back end with its API key.
 # The key; savepoint; today's count for the quota; the session inserted; release; today's
@@ -115,13 +117,13 @@ EMBED_SESSION_CREATE = 6
 EMBED_SESSION_OPEN = 6
 # The frame's session; the embed session with its organisation, key and verification.
 EMBED_SESSION_FORM = 2
-# Those two; savepoint; the embed session locked; its key; a start's ten (the organisation
+# Those two; savepoint; the embed session locked; its key; a start's nine (the organisation
 # read once more among them); the embed session's verification saved; release.
-EMBED_SESSION_START = 17
+EMBED_SESSION_START = 16
 # Those two; the verification's organisation.
 EMBED_SESSION_CUSTOMERS_SCREEN = 3
-# Those two; a confirm's seven; the frame's session written (savepoint, UPDATE, release).
-EMBED_SESSION_CONFIRM = 12
+# Those two; a confirm's six; the frame's session written (savepoint, UPDATE, release).
+EMBED_SESSION_CONFIRM = 11
 # Those two; the frame's session written (the result leaves it).
 EMBED_SESSION_RESULT = 5
 # The key; the session with its verification; today's count for the rate-limit headers.
@@ -131,16 +133,16 @@ EMBED_SESSION_STATUS = 3
 # Nothing: no session yet.
 MY_STATUS_FORM = 0
 # Savepoint; the match; the verification and the SMS job inserted; release; the
-# verification read back; the browser's session made (select, savepoint, insert, release).
-MY_STATUS_START = 10
+# browser's session made (select, savepoint, insert, release).
+MY_STATUS_START = 9
 # The session; the check waiting for its code.
 MY_STATUS_CODE_SCREEN = 2
-# The session; the check; a confirm's six (no receipt for one's own check); the session
+# The session; the check; a confirm's five (no receipt for one's own check); the session
 # renewed: a new one made (4), the old one read and deleted (2), the new one written (3).
-MY_STATUS_CODE = 17
-# Signed in (2 + 3): the doses for the status; the doses again for the list; the live share
-# cards.
-MY_STATUS = 8
+MY_STATUS_CODE = 16
+# Signed in (2 + 3): the doses with their vaccines (once, for the status and the list); the
+# live share cards.
+MY_STATUS = 7
 # Signed in (2 + 3): the count for the pages; the blocked organisations; the reported
 # checks; one page of checks with their organisations; the lock.
 MY_HISTORY = 10

@@ -31,6 +31,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
+from django_tasks.backends.immediate import ImmediateBackend
 from django_tasks.base import TaskResultStatus
 
 from kyvs import limits
@@ -49,6 +50,13 @@ def queue_code(verification: Verification, allowance: list[str]) -> None:
     request_resend). `allowance`: the rate-limit counters (limits.Usage.key) to give back if
     the SMS cannot be sent."""
     deliver_code.enqueue(verification.pk, verification.resends, allowance)
+
+
+def runs_in_request() -> bool:
+    """Whether the task queue runs each job inside the request that enqueues it
+    (django_tasks' ImmediateBackend: the test suite and scripts, KYVS_TASK_BACKEND=immediate)
+    rather than in a worker (production's database backend)."""
+    return isinstance(deliver_code.get_backend(), ImmediateBackend)
 
 
 # Channels with a screen that waits for the customer, where approving on one's own phone

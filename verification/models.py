@@ -89,17 +89,25 @@ class Beneficiary(models.Model):
         self.name_normalised = registry.normalise_name(self.name)
         super().save(*args, **kwargs)
 
-    def vaccination_status(self) -> VaccinationStatus:
-        doses = [
+    def doses_with_vaccines(self) -> list["Dose"]:
+        """This person's doses, each with its vaccine, in the doses' order: one query."""
+        return list(self.doses.select_related("vaccine"))
+
+    def vaccination_status(self, doses: list["Dose"] | None = None) -> VaccinationStatus:
+        """0, 1 or 2 (verification.registry.status_from_doses) from `doses`, this person's
+        doses_with_vaccines() when the caller has read them already, else read here."""
+        if doses is None:
+            doses = self.doses_with_vaccines()
+        facts = [
             registry.DoseFacts(
                 is_primary=d.kind == Dose.Kind.PRIMARY,
                 date=d.date,
                 dose_number=d.dose_number,
                 primary_doses_required=d.vaccine.primary_doses_required,
             )
-            for d in self.doses.select_related("vaccine")
+            for d in doses
         ]
-        return VaccinationStatus(registry.status_from_doses(doses))
+        return VaccinationStatus(registry.status_from_doses(facts))
 
 
 class Dose(models.Model):

@@ -20,10 +20,11 @@ from kyvs.mobile import is_normalised, mask_mobile
 from kyvs.outages import CACHE_ERRORS
 from providers.models import Organisation, Scope
 from verification import receipts
-from verification.delivery import queue_code, queue_receipt
+from verification.delivery import queue_code, queue_receipt, runs_in_request
 from verification.models import (
     Beneficiary,
     CitizenRestriction,
+    Dose,
     VaccinationStatus,
     Verification,
 )
@@ -271,8 +272,9 @@ def _start(organisation, operator, api_key, full_name, mobile, purpose, channel,
     except BaseException:
         allowance.give_back()
         raise
-    # A queue that runs jobs at once (tests, scripts) may have sent, or failed to send.
-    verification.refresh_from_db()
+    if runs_in_request():
+        # The job has run already, and may have sent or failed to send.
+        verification.refresh_from_db()
     return verification
 
 
@@ -355,15 +357,16 @@ class Result:
 
 def _build_result(verification: Verification) -> Result:
     person = verification.beneficiary
+    doses = person.doses_with_vaccines()
     result = Result(
         verification_id=str(verification.public_id),
         organisation=verification.organisation.name if verification.organisation else "",
         purpose=verification.purpose,
         verified_at=verification.finished_at.isoformat(),
-        vaccination_status=int(person.vaccination_status()),
+        vaccination_status=int(person.vaccination_status(doses)),
     )
     if Scope.VACCINATIONS in verification.scopes:
-        result.vaccinations = _vaccinations(person)
+        result.vaccinations = _vaccinations(doses)
     if Scope.DEMOGRAPHICS in verification.scopes:
         result.beneficiary = {
             "name": person.name,
@@ -373,8 +376,9 @@ def _build_result(verification: Verification) -> Result:
     return result
 
 
-def _vaccinations(person: Beneficiary) -> list[dict]:
-    """The doses as the API and the pages show them, oldest first."""
+def _vaccinations(doses: list[Dose]) -> list[dict]:
+    """`doses` (Beneficiary.doses_with_vaccines) as the API and the pages show them, oldest
+    first."""
     return [
         {
             "vaccine": dose.vaccine.name,
@@ -385,7 +389,7 @@ def _vaccinations(person: Beneficiary) -> list[dict]:
             "district": dose.district,
             "state": dose.state,
         }
-        for dose in person.doses.select_related("vaccine")
+        for dose in doses
     ]
 
 
@@ -403,7 +407,8 @@ class OwnRecord:
 
 def own_record(beneficiary: Beneficiary) -> OwnRecord:
     """`beneficiary`'s status and doses, for the citizen themself (after their own OTP)."""
-    return OwnRecord(int(beneficiary.vaccination_status()), _vaccinations(beneficiary))
+    doses = beneficiary.doses_with_vaccines()
+    return OwnRecord(int(beneficiary.vaccination_status(doses)), _vaccinations(doses))
 
 
 @dataclass
