@@ -1,23 +1,28 @@
 """Signed receipts: made at confirmation, checked with an independent JOSE library (PyJWT),
 rotated without breaking old ones, shown on the web result, checked by page and command."""
 
+import io
 import json
 import stat
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import jwt
 import pytest
 import time_machine
+import zxingcpp
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from PIL import Image
 
 from tests.conftest import otp_from
 from tests.factories import add_dose, make_beneficiary, make_organisation
 from tests.verification.api_client import ApiClient, issue_key, sha256
 from verification import receipts
+from verification.templatetags.receipts import QR_MASK, qr_code
 
 NAME = "Asha Patel"
 MOBILE = "9876543210"
@@ -451,3 +456,20 @@ def test_the_jwks_is_public_and_cacheable_for_a_short_while(client, key_dir):
     assert response["Access-Control-Allow-Origin"] == "*"
     assert "max-age=300" in response["Cache-Control"]
     assert [k["kty"] for k in response.json()["keys"]] == ["OKP"]
+
+
+def test_receipt_qr_codes_with_the_fixed_mask_read_back_for_many_links():
+    """Every mask is a valid QR code; this checks a reader agrees, for links of the lengths
+    a receipt's link has (verification.templatetags.receipts.QR_MASK)."""
+    hosts = ["http://localhost:8000", "https://kyvs.example.gov.in", "https://k.in"]
+    for n in range(60):
+        verification_id = uuid.UUID(int=n * 0x9E3779B97F4A7C15F39CC0605CEDC835 % 2**128)
+        check = receipts.link_check(str(verification_id))
+        link = f"{hosts[n % 3]}/receipts/{verification_id}/?c={check}"
+        code = qr_code(link)
+        assert code.mask == QR_MASK
+        png = io.BytesIO()
+        code.save(png, kind="png", scale=4, border=4)
+        png.seek(0)
+        [barcode] = zxingcpp.read_barcodes(Image.open(png), formats=zxingcpp.BarcodeFormat.QRCode)
+        assert barcode.text == link

@@ -22,15 +22,28 @@ def receipt_link(request, verification_id: str) -> str:
     return request.build_absolute_uri(f"{path}?{query}")
 
 
+# The mask pattern of every receipt's QR code (ISO/IEC 18004, 7.8): any of 0-7 is valid.
+QR_MASK = 0
+
+
+def qr_code(link: str) -> segno.QRCode:
+    """`link` as a QR code of error correction level M, mask QR_MASK, never a Micro QR."""
+    return segno.make(link, error="m", micro=False, mask=QR_MASK)
+
+
 @register.simple_tag(takes_context=True)
 def receipt_qr(context, verification_id: str) -> str:
     """The receipt's link as an SVG QR code (no script, no image request).
 
     A link of about 100 characters makes a version 5 or 6 code (37 or 41 modules): about
     4.5 px a module at the 224 px the page gives it, which a phone reads from a monitor.
-    Error correction M: a smudge or a glare on the screen still reads."""
+    Error correction M: a smudge or a glare on the screen still reads. Drawn with one fixed
+    mask pattern (QR_MASK) rather than the best of the eight by ISO/IEC 18004's penalty
+    score: every mask is a valid code, and trying all eight made the code 4 times slower
+    to draw (5.3 against 1.4 ms, the largest part of the result page: docs/performance.md);
+    tests/verification/test_receipts.py reads codes of many links back."""
     request = context["request"]
-    code = segno.make(receipt_link(request, verification_id), error="m", micro=False)
+    code = qr_code(receipt_link(request, verification_id))
     svg = code.svg_inline(scale=4, border=4, omitsize=True, svgclass="receipt-qr")
     # segno escapes nothing of ours: the SVG holds only the modules drawn from the link.
     return format_html(
