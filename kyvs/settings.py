@@ -215,6 +215,14 @@ else:
     # The development and test default only: one process, where its counters are exact.
     # Production sets REDIS_URL, so that the limits hold across app servers.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Pieces of pages drawn the same for everyone who reads them in one language (an empty form:
+# docs/performance.md), kept in each process's own memory: they change only with a deploy,
+# which starts new processes.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "kyvs-fragments",
+    "OPTIONS": {"MAX_ENTRIES": 5000},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -4,7 +4,7 @@ import time
 import pytest
 import time_machine
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 from django.utils import translation
@@ -19,9 +19,11 @@ OTP_RE = re.compile(r"\b(\d{6})\b")
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    cache.clear()
+    for alias in ("default", "fragments"):
+        caches[alias].clear()
     yield
-    cache.clear()
+    for alias in ("default", "fragments"):
+        caches[alias].clear()
 
 
 @pytest.fixture(autouse=True)
