@@ -60,6 +60,10 @@ def test_workers_are_recycled_with_jitter_and_killed_when_stuck():
     assert CONF["worker_class"] == "sync"
 
 
+def test_the_application_is_loaded_once_before_the_workers_are_forked():
+    assert CONF["preload_app"] is True
+
+
 def test_the_access_log_format_has_no_request_line_query_or_referrer():
     fmt = CONF["access_log_format"]
     assert "%(U)s" in fmt
