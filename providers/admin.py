@@ -20,6 +20,7 @@ from providers.models import (
     OrganisationDecision,
     PendingApplication,
     Scope,
+    StartsOfDay,
 )
 
 # The admin asks for a verified second factor (django-otp's OTPAdminSite). Swapping the
@@ -288,6 +289,28 @@ class OrganisationDecisionAdmin(AuditedModelAdmin):
     list_filter = ["action"]
     search_fields = ["organisation__name"]
     readonly_fields = [f.name for f in OrganisationDecision._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StartsOfDay)
+class StartsOfDayAdmin(AuditedModelAdmin):
+    """Each organisation's verifications started a day, against its daily quota: read only,
+    written by the starts themselves."""
+
+    list_display = ["day", "organisation", "started"]
+    list_select_related = ["organisation"]
+    list_filter = ["day"]
+    search_fields = ["organisation__name"]
+    date_hierarchy = "day"
+    readonly_fields = [f.name for f in StartsOfDay._meta.fields]
 
     def has_add_permission(self, request):
         return False

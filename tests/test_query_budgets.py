@@ -24,7 +24,7 @@ What every request of a kind costs:
   holds (a start's language, a confirm's result, a result picked up).
 - organisation admin, past the second factor: session; the account as above; the device
   the session passed with: 3 (no idle timeout, so no write).
-- API call: the key with its organisation (one join), and today's count for the daily
+- API call: the key with its organisation (one join), and today's starts (one row) for the daily
   quota's rate-limit headers: 2.
 - citizen signed in to My status: session; beneficiary; and the session written back for
   the idle timeout (savepoint, UPDATE, release): 2 + 3.
@@ -61,12 +61,13 @@ pytestmark = pytest.mark.django_db
 # The hosted page (verification/views.py), for a signed-in operator (2).
 # The operator's five recent verifications.
 OPERATORS_FORM = 3
-# Savepoint; the organisation locked; today's count for the quota; the match (name and
-# mobile); the citizen's lock or block; the verification inserted; the SMS job inserted;
-# release (8; the verification is read back only where the queue runs its jobs in the
-# request, verification.delivery.runs_in_request); the session written, keeping the
-# operator's language (3).
-START = 13
+# Savepoint; the organisation locked; today's starts for the quota (one row by its key);
+# the match (name and mobile); the citizen's lock or block; the verification inserted;
+# today's starts counted (providers.models.StartsOfDay); the SMS job inserted; release (9;
+# the verification is read back only where the queue runs its jobs in the request,
+# verification.delivery.runs_in_request); the session written, keeping the operator's
+# language (3).
+START = 14
 # The verification with its organisation.
 CUSTOMERS_SCREEN = 3
 SCREEN_POLL = 3
@@ -94,8 +95,8 @@ HISTORY_CSV = 5
 API_KEYS = 6
 
 # The API (verification/api.py), 2 a call.
-# A start's eight (as START, from its savepoint to its release).
-API_GENERATE_OTP = 10
+# A start's nine (as START, from its savepoint to its release).
+API_GENERATE_OTP = 11
 # The verification by its txnId; a confirm's six (as CONFIRM, from its savepoint).
 API_CONFIRM_OTP = 9
 # Nothing more: the result waits in the cache.
@@ -104,7 +105,7 @@ API_STATUS = 2
 # The embeddable page (verification/embed.py). An operator's frame: as the hosted page, with
 # the frame's organisation looked up by the public id in its address.
 EMBED_FORM = 3
-EMBED_START = 11
+EMBED_START = 12
 EMBED_CUSTOMERS_SCREEN = 4
 EMBED_CONFIRM = 13
 EMBED_RESULT = 7
@@ -117,9 +118,9 @@ EMBED_SESSION_CREATE = 6
 EMBED_SESSION_OPEN = 6
 # The frame's session; the embed session with its organisation, key and verification.
 EMBED_SESSION_FORM = 2
-# Those two; savepoint; the embed session locked; its key; a start's nine (the organisation
+# Those two; savepoint; the embed session locked; its key; a start's ten (the organisation
 # read once more among them); the embed session's verification saved; release.
-EMBED_SESSION_START = 16
+EMBED_SESSION_START = 17
 # Those two; the verification's organisation.
 EMBED_SESSION_CUSTOMERS_SCREEN = 3
 # Those two; a confirm's six; the frame's session written (savepoint, UPDATE, release).

@@ -311,6 +311,8 @@ def _create(
         )
         verification.request_code(now, language)
         verification.save()
+        if organisation is not None:
+            organisation.count_start(now)
         _remember_mobile(verification, limits.keyed_hash(mobile))
         # The same job, at the same point, whether or not anyone matched.
         queue_code(verification, allowance.mobile_keys())
