@@ -1,0 +1,1190 @@
+#!/usr/bin/env python
+"""The portal under load: every page and API call of a verification, driven by wrk against
+gunicorn, PostgreSQL and Redis, each measured as a ratio to a constant Django view served by
+the same processes in the same run.
+
+    python scripts/bench_load.py                  # 100,000 beneficiaries, 10 s an endpoint
+    python scripts/bench_load.py --large          # 1,000,000 beneficiaries
+    python scripts/bench_load.py --smoke          # 10,000, 2 s an endpoint, nothing written
+        [--seconds 10] [--rounds 1] [--connections 16] [--threads 2] [--table latest]
+        [--database-url postgres://postgres@127.0.0.1:5432/postgres]
+        [--redis-url redis://127.0.0.1:6379/7]
+
+What it starts, all on loopback and all stopped or dropped at the end:
+
+- the database kyvs_loadbench (--database-name) on the server of --database-url (the
+  database that URL names is only connected to), migrated; the Redis database of
+  --redis-url (never db 0), whose kyvs keys are deleted before and after;
+- the registry: a synthetic export of --beneficiaries people (verification/sample_registry.py,
+  the importer's test shape: 0 to 3 doses each, every tenth name in Gujarati), loaded by
+  `manage.py import_registry`, then ANALYZEd;
+- two approved organisations made by `manage.py create_provider` (each with an operator
+  and, by `create_api_key`, an API key): "Bench Travels" makes the starts, "Bench Hotels"
+  holds the prepared verifications below, so that the starts' daily-quota count is of
+  their own starts only;
+- gunicorn with the repository's gunicorn.conf.py (its timeouts, max-requests with
+  jitter, access log), two sync workers (WEB_CONCURRENCY=2), production settings:
+  kyvs/settings.py with DEBUG off, except for what a plain-HTTP loopback run needs
+  (DJANGO_ALLOWED_HOSTS=127.0.0.1, KYVS_SSL_REDIRECT=false, KYVS_SECURE_COOKIES=false,
+  a generated secret key and signing key, STATIC_ROOT in a temporary folder filled by
+  collectstatic) and a URLconf that adds one view to kyvs.urls: /__bench__/constant,
+  the baseline, which answers "ok" through the whole middleware stack. That URLconf and
+  the settings module naming it live in the temporary folder only.
+
+Raised for the run, and said so in the output: KYVS_STARTS_PER_ACTOR (30 starts per
+operator or API key per 10 minutes) and the organisations' daily quota (create_provider
+--daily-quota), both to 10^9, or every start past the 30th would be refused. The per-mobile
+limits stay as they are: each start uses a mobile of its own.
+
+No task-queue worker runs: a start enqueues its SMS job (a row in the queue's table, in the
+start's transaction) and answers, as in production; the jobs wait. The codes that confirms
+need are made beforehand instead, with the model's own steps, as the worker would
+(Verification.request_code then issue_code, which returns the code and keeps its keyed
+hash; marked sent). Between runs, in this process, with the same settings:
+
+- operator sessions: one real sign-in through the login form per organisation; its session
+  is copied under new random keys (as if signed in on many screens), so that concurrent
+  requests do not all rewrite one session row;
+- confirm (web, API): one pending verification with a known code per request, and for the
+  web one session per request (a confirm leaves the result in its session);
+- result: one session per request holding one result, put there by the real
+  services.confirm_verification and verification.handoff.ResultHandOff (what the confirm
+  view does), for a prepared verification each;
+- status: tokens from real confirmOTP calls over HTTP, polled again and again (status may
+  be fetched repeatedly while its token lives).
+
+Each endpoint is probed once with one prepared item before wrk starts (the run stops if the
+probe's status is wrong), then driven by `wrk -t2 -c16 -d10s` with a Lua script written
+into the temporary folder. The Lua script checks every response's status against the one
+expected; a different status, wrk's socket errors (connect, read, write, timeout) and
+requests made after the prepared items ran out all count as errors.
+
+It prints a table of req/s, p50, p99, errors, the ratio to the baseline, the target and
+whether it is met (issue 13's targets: ratio, p99 at most 3 x p50, no errors), the machine
+(CPU, cores, memory, PostgreSQL and Redis versions, load average at the start), and writes
+the same into docs/performance.md between the markers of --table (replaced on each run;
+--smoke writes nothing). Exits 1 if any request erred, whatever the targets.
+"""
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import runpy
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote_plus, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "performance.md"
+HOST = "127.0.0.1"
+RAISED = 10**9
+PURPOSE = "travel"
+SESSION_POOL = 64  # operator sessions cycled by the pages that are not one-per-request
+SCREEN_POOL = 64  # pending verifications cycled by the customer's screen
+STATUS_POOL = 32  # tokens cycled by the status call
+
+# The synthetic registry's people (verification/sample_registry.py): person p is named
+# "Person Number p" (every tenth "ભાવના Person p") with mobile 9 followed by p in 9 digits.
+GUJARATI_NAME = "ભાવના Person "
+
+
+@dataclass
+class Endpoint:
+    """One line of the table: a request, the status every response must have, and the
+    ratio to the baseline it must reach (None for the baseline itself)."""
+
+    key: str
+    label: str
+    expected: int
+    target: float | None
+
+
+ENDPOINTS = [
+    Endpoint("baseline", "constant view (baseline), `GET /__bench__/constant`", 200, None),
+    Endpoint("form", "operator's form, `GET /verify/`", 200, 0.30),
+    Endpoint("start", "start, `POST /verify/`", 302, 0.15),
+    Endpoint("screen", "customer's screen, `GET /verify/<id>/`", 200, 0.25),
+    Endpoint("confirm", "confirm, right OTP, `POST /verify/<id>/`", 302, 0.15),
+    Endpoint("result", "result, `GET /verify/<id>/result/`", 200, 0.25),
+    Endpoint("apply", "apply form, `GET /providers/apply/`", 200, 0.25),
+    Endpoint("api_generate", "API generateOTP, `POST`", 200, 0.20),
+    Endpoint("api_confirm", "API confirmOTP, right OTP, `POST`", 200, 0.20),
+    Endpoint("api_status", "API status, `GET`", 200, 0.30),
+    Endpoint("baseline_end", "constant view again, at the end", 200, None),
+]
+P99_OVER_P50 = 3.0
+
+
+# --- HTTP from this process (sign-in, probes) -------------------------------------------
+
+
+def request(port: int, path: str, *, method="GET", headers=None, body=None):
+    """(status, headers as a list of pairs, body bytes) of one request on a new connection."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        connection.close()
+
+
+def cookies_of(headers) -> dict[str, str]:
+    return dict(
+        value.split(";", 1)[0].split("=", 1) for name, value in headers if name == "Set-Cookie"
+    )
+
+
+def form_token(body: bytes) -> str:
+    return re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1).decode()
+
+
+def sign_in(port: int, username: str, password: str) -> tuple[str, str, str]:
+    """Sign in through the real login form; returns the session key, and the CSRF cookie
+    and a form token read from the operator's form, good for every later POST."""
+    status, headers, body = request(port, "/accounts/login/")
+    assert status == 200, f"login form answered {status}"
+    csrf = cookies_of(headers)["csrftoken"]
+    status, headers, _ = request(
+        port,
+        "/accounts/login/",
+        method="POST",
+        body=f"username={username}&password={quote_plus(password)}"
+        f"&csrfmiddlewaretoken={form_token(body)}",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"csrftoken={csrf}",
+        },
+    )
+    session = cookies_of(headers).get("sessionid")
+    if status != 302 or not session:
+        raise SystemExit(f"signing in {username} answered {status} without a session")
+    status, headers, body = request(
+        port, "/verify/", headers={"Cookie": f"sessionid={session}; csrftoken={csrf}"}
+    )
+    if status != 200:
+        raise SystemExit(f"the operator's form answered {status} after signing in")
+    return session, csrf, form_token(body)
+
+
+# --- the processes ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn -c gunicorn.conf.py on a free loopback port, its output in `log`; started
+    and stopped by this script only."""
+
+    def __init__(self, env: dict, log: Path, max_requests: int | None):
+        self.port = free_port()
+        self.log_path = log
+        self.log = open(log, "ab")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(  # noqa: S603 (a fixed command line)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "gunicorn.conf.py"),
+                f"--bind={HOST}:{self.port}",
+                *([f"--max-requests={max_requests}"] if max_requests is not None else []),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {self.process.returncode}:\n{self.tail()}")
+            try:
+                if request(self.port, "/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(
+            f"gunicorn did not answer /healthz within {timeout:.0f} s:\n{self.tail()}"
+        )
+
+    def tail(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+    def workers_booted(self) -> int:
+        """Workers started so far (gunicorn logs each), the first two included."""
+        self.log.flush()
+        return self.log_path.read_text(errors="replace").count("Booting worker with pid")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+# --- wrk and its Lua scripts -----------------------------------------------------------
+
+
+def lua_string(text: str) -> str:
+    """A Lua string literal for `text`, ASCII only (other bytes as \\ddd escapes)."""
+    out = []
+    for byte in text.encode():
+        char = chr(byte)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 32 <= byte < 127:
+            out.append(char)
+        else:
+            out.append(f"\\{byte:03d}")
+    return '"' + "".join(out) + '"'
+
+
+LUA = """\
+-- {label}: written by scripts/bench_load.py for one wrk run.
+local nthreads = {threads}
+local expected = {expected}
+local host = {host}
+local csrf_cookie = {csrf_cookie}
+local csrf_token = {csrf_token}
+local api_key = {api_key}
+local first_person = {first_person}
+local gujarati = {gujarati}
+local threads = {{}}
+local sessions = {{}}
+local items = {{}}
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+local function read_lines(path, into)
+  if path == "" then return end
+  for line in io.lines(path) do
+    local fields = {{}}
+    for part in string.gmatch(line, "%S+") do table.insert(fields, part) end
+    table.insert(into, fields)
+  end
+end
+
+function init(args)
+  counter = 0
+  unexpected = 0
+  exhausted = 0
+  sample = ""
+  read_lines({sessions_path}, sessions)
+  read_lines({items_path}, items)
+end
+
+-- The i-th of a pool used once per request: past its end counts as an error.
+local function once(i)
+  if i >= #items then exhausted = exhausted + 1 end
+  return items[(i % #items) + 1]
+end
+
+-- The i-th of a pool used again and again.
+local function cycle(pool, i)
+  return pool[(i % #pool) + 1]
+end
+
+local function session_cookie(key)
+  return "sessionid=" .. key .. "; csrftoken=" .. csrf_cookie
+end
+
+local function form_headers(key)
+  return {{Host = host, Cookie = session_cookie(key),
+           ["Content-Type"] = "application/x-www-form-urlencoded"}}
+end
+
+local function api_headers()
+  return {{Host = host, ["X-Api-Key"] = api_key, ["Content-Type"] = "application/json"}}
+end
+
+-- Person p of the registry: name (form-encoded or JSON) and mobile.
+local function person(p, json)
+  local name
+  if p % 10 == 0 then
+    if json then name = {gujarati_json} .. p else name = gujarati .. p end
+  else
+    if json then name = "Person Number " .. p else name = "Person+Number+" .. p end
+  end
+  return name, string.format("9%09d", p)
+end
+
+function request()
+  local i = counter * nthreads + tid
+  counter = counter + 1
+{body}
+end
+
+function response(status, headers, body)
+  if status ~= expected then
+    unexpected = unexpected + 1
+    if sample == "" then
+      sample = status .. " " .. (string.gsub(string.sub(body or "", 1, 400), "%s+", " "))
+    end
+  end
+end
+
+function done(summary, latency, requests)
+  local bad, short, first = 0, 0, ""
+  for _, t in ipairs(threads) do
+    bad = bad + t:get("unexpected")
+    short = short + t:get("exhausted")
+    if first == "" then first = t:get("sample") end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH requests=%d duration_us=%d p50_us=%.0f p99_us=%.0f connect=%d read=%d " ..
+    "write=%d timeout=%d status=%d unexpected=%d exhausted=%d\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.timeout, e.status, bad, short))
+  io.write("BENCH sample=" .. first .. "\\n")
+end
+"""
+
+BODIES = {
+    "baseline": '  return wrk.format("GET", "/__bench__/constant", {Host = host})',
+    "form": '  return wrk.format("GET", "/verify/", {Host = host, '
+    "Cookie = session_cookie(cycle(sessions, i)[1])})",
+    "start": """\
+  local name, mobile = person(first_person + i, false)
+  local body = "csrfmiddlewaretoken=" .. csrf_token .. "&full_name=" .. name ..
+    "&mobile_number=" .. mobile .. "&purpose=travel&language=en"
+  return wrk.format("POST", "/verify/", form_headers(cycle(sessions, i)[1]), body)""",
+    "screen": """\
+  local id = cycle(items, i)[1]
+  return wrk.format("GET", "/verify/" .. id .. "/",
+    {Host = host, Cookie = session_cookie(cycle(sessions, i)[1])})""",
+    "confirm": """\
+  local item = once(i)
+  local body = "csrfmiddlewaretoken=" .. csrf_token .. "&otp=" .. item[3]
+  return wrk.format("POST", "/verify/" .. item[2] .. "/", form_headers(item[1]), body)""",
+    "result": """\
+  local item = once(i)
+  return wrk.format("GET", "/verify/" .. item[2] .. "/result/",
+    {Host = host, Cookie = session_cookie(item[1])})""",
+    "apply": '  return wrk.format("GET", "/providers/apply/", {Host = host})',
+    "api_generate": """\
+  local name, mobile = person(first_person + i, true)
+  local body = '{"full_name": "' .. name .. '", "mobile_number": "' .. mobile ..
+    '", "purpose": "travel"}'
+  return wrk.format("POST", "/api/v3/vaccination/generateOTP", api_headers(), body)""",
+    "api_confirm": """\
+  local item = once(i)
+  local body = '{"otp": "' .. item[2] .. '", "txnId": "' .. item[1] .. '"}'
+  return wrk.format("POST", "/api/v3/vaccination/confirmOTP", api_headers(), body)""",
+    "api_status": """\
+  local headers = api_headers()
+  headers["Authorization"] = "Bearer " .. cycle(items, i)[1]
+  return wrk.format("GET", "/api/v3/vaccination/status", headers)""",
+}
+BODIES["baseline_end"] = BODIES["baseline"]
+
+
+@dataclass
+class Run:
+    """One wrk run's figures: requests, seconds, latency percentiles in ms, errors by kind
+    and a sample of the first unexpected answer."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: dict[str, int]
+    sample: str
+    load: float
+    restarts: int = 0
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def error_count(self) -> int:
+        """Requests that erred; a run in which nothing answered counts as one (nothing
+        was checked)."""
+        # wrk's own "status" (non-2xx/3xx) is counted within "unexpected".
+        erred = sum(n for kind, n in self.errors.items() if kind != "status")
+        return erred or (0 if self.requests else 1)
+
+
+def run_wrk(script: Path, port: int, args, seconds: float) -> Run:
+    """wrk with `script` against the portal for `seconds`, loopback only."""
+    load = os.getloadavg()[0]
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{seconds:g}s",
+        "--timeout=5s",
+        "-s",
+        str(script),
+        f"http://{HOST}:{port}/",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    fields, sample = {}, ""
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH sample="):
+            sample = line.removeprefix("BENCH sample=")
+        elif line.startswith("BENCH "):
+            fields = dict(item.split("=", 1) for item in line.split()[1:])
+    if done.returncode != 0 or not fields:
+        raise SystemExit(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    numbers = {k: float(v) for k, v in fields.items()}
+    return Run(
+        requests=int(numbers["requests"]),
+        seconds=numbers["duration_us"] / 1e6,
+        p50_ms=numbers["p50_us"] / 1000,
+        p99_ms=numbers["p99_us"] / 1000,
+        errors={
+            k: int(numbers[k])
+            for k in ("connect", "read", "write", "timeout", "status", "unexpected", "exhausted")
+        },
+        sample=sample,
+        load=load,
+    )
+
+
+# --- the state the flows need, made in this process with the portal's own code ----------
+
+
+class Fixtures:
+    """Organisations, sessions and verifications, written with the portal's models and
+    services (Django set up in this process with the same settings and database as
+    gunicorn's)."""
+
+    def __init__(self, folder: Path, port: int, people: int):
+        from django.conf import settings
+        from django.db.models import Max, Min
+
+        from providers.models import ApiKey, Organisation
+
+        self.folder = folder
+        self.port = port
+        self.people = people
+        self.settings = settings
+        self.rng = random.Random(13)
+        self.travels = Organisation.objects.get(name="Bench Travels")
+        self.hotels = Organisation.objects.get(name="Bench Hotels")
+        self.keys = {}
+        for organisation in (self.travels, self.hotels):
+            key, raw = ApiKey.issue(organisation, "Load benchmark")
+            self.keys[organisation.pk] = (key, raw)
+        self.next_person = 1
+        from verification.models import Beneficiary
+
+        bounds = Beneficiary.objects.aggregate(low=Min("pk"), high=Max("pk"))
+        self.pks = range(bounds["low"], bounds["high"] + 1)
+
+    # Sessions.
+
+    def session_copies(self, session_key: str, count: int, extra=None) -> list[str]:
+        """`count` new sessions holding what the session `session_key` holds (a real
+        sign-in's), each plus what `extra(i)` returns; their keys."""
+        from datetime import timedelta
+
+        from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+        from django.contrib.sessions.backends.db import SessionStore
+        from django.contrib.sessions.models import Session
+        from django.utils import timezone
+        from django.utils.crypto import get_random_string
+
+        store = SessionStore()
+        base = SessionStore(session_key=session_key).load()
+        expires = timezone.now() + timedelta(minutes=self.settings.KYVS_OPERATOR_IDLE_MINUTES)
+        rows = []
+        for i in range(count):
+            data = dict(base)
+            if extra is not None:
+                data.update(extra(i))
+            rows.append(
+                Session(
+                    session_key=get_random_string(32, VALID_KEY_CHARS),
+                    session_data=store.encode(data),
+                    expire_date=expires,
+                )
+            )
+        Session.objects.bulk_create(rows, batch_size=2000)
+        return [row.session_key for row in rows]
+
+    # Verifications waiting for their code, as a start and the SMS job leave them.
+
+    def pending(self, organisation, count: int, channel: str) -> list[tuple]:
+        """`count` verifications of `organisation` waiting for a code, each for a random
+        registered person, with the code made by the model as the worker makes it
+        (request_code, issue_code) and its SMS marked sent. [(verification, code)]."""
+        from django.utils import timezone
+
+        from kyvs.mobile import mask_mobile
+        from verification.models import Beneficiary, Verification
+
+        user = organisation.memberships.first().user
+        key = self.keys[organisation.pk][0] if channel == Verification.Channel.API else None
+        scopes = key.granted_scopes() if key else organisation.granted_scopes()
+        chosen = list(
+            Beneficiary.objects.in_bulk(
+                self.rng.sample(self.pks, min(count, len(self.pks)))
+            ).values()
+        )
+        now = timezone.now()
+        made = []
+        for i in range(count):
+            person = chosen[i % len(chosen)]
+            verification = Verification(
+                public_id=uuid.uuid4(),
+                organisation=organisation,
+                operator=None if key else user,
+                api_key=key,
+                channel=channel,
+                purpose=PURPOSE,
+                scopes=scopes,
+                beneficiary=person,
+                mobile_masked=mask_mobile(person.mobile),
+                ip=HOST,
+                created_at=now,
+            )
+            verification.request_code(now, "en")
+            code = verification.issue_code(now)
+            # What Verification.objects.mark_code_sent records once the SMS has gone.
+            verification.code_delivery = Verification.Delivery.SENT
+            made.append((verification, code))
+        Verification.objects.bulk_create([v for v, _ in made], batch_size=2000)
+        return made
+
+    def write(self, name: str, lines: list[str]) -> Path:
+        path = self.folder / f"{name}.txt"
+        path.write_text("".join(line + "\n" for line in lines))
+        return path
+
+    def people_block(self, size: int) -> int:
+        """The first of `size` registry people no start has used yet (each start a mobile
+        of its own, so that the per-mobile limits never answer; past the registry's end
+        the names and mobiles match nobody, which a start answers the same way)."""
+        first = self.next_person
+        self.next_person += size
+        return first
+
+    # What each endpoint's Lua script reads, and a probe of its first item.
+
+    def prepare(self, key: str, size: int, ctx: dict) -> dict:
+        """The Lua script's inputs for a run of endpoint `key` that may make up to `size`
+        requests: sessions file, items file, first person; each prepared item not used by
+        wrk is probed first (one request from here, which must answer as expected)."""
+        from verification.models import Verification
+
+        travels_session, hotels_session = ctx["travels_session"], ctx["hotels_session"]
+        out = {"sessions": "", "items": "", "first_person": 0, "probe": None}
+        if key in ("form", "start"):
+            out["sessions"] = self.write(
+                f"{key}-sessions", self.session_copies(travels_session, SESSION_POOL)
+            )
+        if key == "start":
+            out["first_person"] = self.people_block(size + 1) + 1
+            first = out["first_person"] - 1
+            out["probe"] = (
+                "POST",
+                "/verify/",
+                ctx["form_headers"](travels_session),
+                f"csrfmiddlewaretoken={ctx['csrf_token']}&full_name=Person+Number+{first}"
+                f"&mobile_number=9{first:09d}&purpose=travel&language=en",
+            )
+        elif key == "screen":
+            made = self.pending(self.hotels, SCREEN_POOL, Verification.Channel.WEB)
+            out["sessions"] = self.write(
+                "screen-sessions", self.session_copies(hotels_session, SESSION_POOL)
+            )
+            out["items"] = self.write("screen", [str(v.public_id) for v, _ in made])
+        elif key == "confirm":
+            made = self.pending(self.hotels, size + 1, Verification.Channel.WEB)
+            sessions = self.session_copies(hotels_session, size + 1)
+            (v, code), session = made[0], sessions[0]
+            out["probe"] = (
+                "POST",
+                f"/verify/{v.public_id}/",
+                ctx["form_headers"](session),
+                f"csrfmiddlewaretoken={ctx['csrf_token']}&otp={code}",
+            )
+            lines = [
+                f"{s} {v.public_id} {code}"
+                for s, (v, code) in zip(sessions[1:], made[1:], strict=True)
+            ]
+            out["items"] = self.write("confirm", lines)
+        elif key == "result":
+            held = self.confirmed(size + 1)
+            sessions = self.session_copies(hotels_session, size + 1, extra=lambda i: held[i][1])
+            out["probe"] = (
+                "GET",
+                f"/verify/{held[0][0]}/result/",
+                {"Cookie": f"sessionid={sessions[0]}"},
+                None,
+            )
+            lines = [f"{s} {v}" for s, (v, _) in zip(sessions[1:], held[1:], strict=True)]
+            out["items"] = self.write("result", lines)
+        elif key == "api_generate":
+            out["first_person"] = self.people_block(size + 1) + 1
+            first = out["first_person"] - 1
+            out["probe"] = (
+                "POST",
+                "/api/v3/vaccination/generateOTP",
+                ctx["api_headers"](self.keys[self.travels.pk][1]),
+                json.dumps(
+                    {
+                        "full_name": f"Person Number {first}",
+                        "mobile_number": f"9{first:09d}",
+                        "purpose": PURPOSE,
+                    }
+                ),
+            )
+        elif key == "api_confirm":
+            made = self.pending(self.hotels, size + 1, Verification.Channel.API)
+            digest = [hashlib.sha256(code.encode()).hexdigest() for _, code in made]
+            out["probe"] = (
+                "POST",
+                "/api/v3/vaccination/confirmOTP",
+                ctx["api_headers"](self.keys[self.hotels.pk][1]),
+                json.dumps({"otp": digest[0], "txnId": str(made[0][0].public_id)}),
+            )
+            out["items"] = self.write(
+                "api-confirm",
+                [f"{v.public_id} {d}" for (v, _), d in zip(made[1:], digest[1:], strict=True)],
+            )
+        elif key == "api_status":
+            tokens = self.status_tokens(ctx)
+            out["probe"] = (
+                "GET",
+                "/api/v3/vaccination/status",
+                {
+                    **ctx["api_headers"](self.keys[self.hotels.pk][1]),
+                    "Authorization": f"Bearer {tokens[0]}",
+                },
+                None,
+            )
+            out["items"] = self.write("api-status", tokens)
+        return out
+
+    def confirmed(self, count: int) -> list[tuple[str, dict]]:
+        """`count` web verifications confirmed with their right code by
+        services.confirm_verification, each with what the confirm view then puts in the
+        operator's session (verification.handoff.ResultHandOff over a SessionStore):
+        [(public id, session entries)]."""
+        from django.db import transaction
+
+        from verification import services
+        from verification.handoff import ResultHandOff, SessionStore
+        from verification.models import Verification
+
+        held = []
+        made = self.pending(self.hotels, count, Verification.Channel.WEB)
+        for first in range(0, len(made), 500):
+            # Many confirms to one commit: each confirm's own transaction becomes a
+            # savepoint, and the preparation does not wait on a disk flush per item.
+            with transaction.atomic():
+                for verification, code in made[first : first + 500]:
+                    outcome = services.confirm_verification(verification, code)
+                    assert outcome.ok, outcome.reason
+                    entries: dict = {}
+                    ResultHandOff(
+                        SessionStore(entries), self.settings.KYVS_RESULT_PICKUP_SECONDS
+                    ).hold(outcome.result)
+                    held.append((str(verification.public_id), entries))
+        return held
+
+    def status_tokens(self, ctx: dict) -> list[str]:
+        """Tokens from real confirmOTP calls over HTTP, for prepared API verifications."""
+        from verification.models import Verification
+
+        tokens = []
+        headers = ctx["api_headers"](self.keys[self.hotels.pk][1])
+        for verification, code in self.pending(self.hotels, STATUS_POOL, Verification.Channel.API):
+            body = json.dumps({"otp": code, "txnId": str(verification.public_id)})
+            status, _, answer = request(
+                self.port,
+                "/api/v3/vaccination/confirmOTP",
+                method="POST",
+                headers=headers,
+                body=body,
+            )
+            if status != 200:
+                raise SystemExit(f"confirmOTP for a status token answered {status}: {answer!r}")
+            tokens.append(json.loads(answer)["token"])
+        return tokens
+
+
+# --- the machine, the table and the document -------------------------------------------
+
+
+def machine(database_url: str, redis_url: str) -> dict[str, str]:
+    """What the figures were measured on, read from the system and the servers."""
+    import psycopg
+    import redis
+
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    with psycopg.connect(database_url) as connection:
+        pg = connection.execute("SHOW server_version").fetchone()[0]
+    client = redis.Redis.from_url(redis_url)
+    redis_version = client.info("server")["redis_version"]
+    client.close()
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)  # noqa: S607
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    import django
+    import gunicorn
+
+    return {
+        "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "CPU": f"{cpu}, {os.cpu_count()} logical CPUs ({len(os.sched_getaffinity(0))} usable)",
+        "memory": f"{memory_kb / 1024 / 1024:.1f} GiB",
+        "software": f"Python {platform.python_version()}, Django {django.get_version()}, "
+        f"gunicorn {gunicorn.__version__}, PostgreSQL {pg}, Redis {redis_version}, "
+        f"{(wrk.stdout or wrk.stderr).split(' [')[0].strip()}",
+        "code": commit or "unknown",
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def verdict(endpoint: Endpoint, rps: float, p50: float, p99: float, errors: int, base: float):
+    """(ratio, "yes" or "no: " and what is missed) for one row; the baseline has no target
+    but its errors, "—" without."""
+    ratio = rps / base if base else 0.0
+    missed = []
+    if endpoint.target is not None and ratio < endpoint.target:
+        missed.append("ratio")
+    if endpoint.target is not None and p99 > P99_OVER_P50 * p50:
+        missed.append("p99")
+    if errors:
+        missed.append("errors")
+    if missed:
+        return ratio, "no: " + ", ".join(missed)
+    return ratio, "yes" if endpoint.target is not None else "—"
+
+
+def table(results: dict[str, list[Run]]) -> tuple[list[str], int]:
+    """The Markdown table of the medians over rounds (errors summed), and the error total."""
+    base = statistics.mean(
+        statistics.median(r.rps for r in results[key]) for key in ("baseline", "baseline_end")
+    )
+    lines = [
+        "| endpoint | expected | req/s | p50 ms | p99 ms | errors | ratio | target | met? |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    total_errors = 0
+    for endpoint in ENDPOINTS:
+        runs = results[endpoint.key]
+        rps = statistics.median(r.rps for r in runs)
+        p50 = statistics.median(r.p50_ms for r in runs)
+        p99 = statistics.median(r.p99_ms for r in runs)
+        errors = sum(r.error_count for r in runs)
+        total_errors += errors
+        ratio, met = verdict(endpoint, rps, p50, p99, errors, base)
+        target = f"≥ {endpoint.target:.2f}, p99 ≤ 3×p50" if endpoint.target is not None else "—"
+        lines.append(
+            f"| {endpoint.label} | {endpoint.expected} | {rps:,.0f} | {p50:.1f} | {p99:.1f} "
+            f"| {errors} | {ratio:.3f} | {target} | {met} |"
+        )
+    return lines, total_errors
+
+
+def details(results: dict[str, list[Run]]) -> list[str]:
+    """Per run: requests, load average at its start, workers restarted, errors by kind."""
+    lines = []
+    for endpoint in ENDPOINTS:
+        for number, run in enumerate(results[endpoint.key], start=1):
+            kinds = ", ".join(f"{k} {n}" for k, n in run.errors.items() if n and k != "status")
+            lines.append(
+                f"- {endpoint.key} (round {number}): {run.requests:,} requests in "
+                f"{run.seconds:.1f} s, load {run.load:.2f} at start, "
+                f"{run.restarts} worker restarts"
+                + (
+                    f", errors: {kinds}; first unexpected answer: {run.sample[:200]}"
+                    if kinds
+                    else ""
+                )
+            )
+    return lines
+
+
+def write_doc(name: str, block: str) -> None:
+    """Put `block` between the markers of table `name` in docs/performance.md, replacing
+    what was there; a table not there yet is added at the end under its own heading."""
+    begin, end = f"<!-- bench_load:{name} begin -->", f"<!-- bench_load:{name} end -->"
+    text = DOC.read_text() if DOC.exists() else "# Performance\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        text = f"{head}{begin}\n{block}\n{end}{tail}"
+    else:
+        text = text.rstrip("\n") + f"\n\n## Run: {name}\n\n{begin}\n{block}\n{end}\n"
+    DOC.write_text(text)
+
+
+# --- main ------------------------------------------------------------------------------
+
+
+def registry_rows(beneficiaries: int) -> int:
+    """Rows of the sample registry that hold exactly `beneficiaries` people: person p has
+    p % 4 doses (one row for none), so each four people take 7 rows."""
+    full, rest = divmod(beneficiaries, 4)
+    return 7 * full + (0, 1, 3, 6)[rest]
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--beneficiaries", type=int, default=100_000)
+    parser.add_argument(
+        "--large", action="store_const", const=1_000_000, dest="beneficiaries", help="1,000,000"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="10,000 beneficiaries, 2 s an endpoint, no writing"
+    )
+    parser.add_argument("--seconds", type=float, default=10, help="per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=1, help="medians are reported")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk's")
+    parser.add_argument(
+        "--table", default="latest", help="which table of docs/performance.md to replace"
+    )
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        help="gunicorn's, instead of gunicorn.conf.py's (0: workers are never replaced); "
+        "--smoke sets 0",
+    )
+    parser.add_argument(
+        "--keep-folder", action="store_true", help="keep the temporary folder (logs, Lua)"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+        help="a PostgreSQL server to create the benchmark's database on",
+    )
+    parser.add_argument("--database-name", default="kyvs_loadbench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")
+    args = parser.parse_args()
+    if args.smoke:
+        args.beneficiaries, args.seconds, args.rounds, args.no_write = 10_000, 2, 1, True
+        if args.max_requests is None:
+            # A 2-second run may fall inside a worker's replacement (a second or more of
+            # start-up) and see no answer at all; the smoke run checks answers, not speed.
+            args.max_requests = 0
+    warm_up = 1 if args.smoke else 3
+
+    for url in (args.database_url, args.redis_url):
+        if urlsplit(url).hostname not in {"127.0.0.1", "localhost"}:
+            raise SystemExit(f"{url}: loopback only")
+    if not urlsplit(args.database_url).scheme.startswith("postgres"):
+        raise SystemExit("--database-url must name a PostgreSQL server")
+    if urlsplit(args.redis_url).path.strip("/") in {"", "0"}:
+        raise SystemExit("use a Redis database of its own (e.g. /7), not db 0")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.database_name):
+        raise SystemExit("--database-name: lower-case letters, digits and _ only")
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+
+    import psycopg
+    import redis
+
+    folder = Path(tempfile.mkdtemp(prefix="kyvs-bench-load-"))
+    bench_url = with_database(args.database_url, args.database_name)
+    (folder / "bench_urls.py").write_text(
+        '"""kyvs.urls plus the benchmark\'s baseline: a constant answer."""\n'
+        "from django.http import HttpResponse\n"
+        "from django.urls import path\n\n"
+        "from kyvs.urls import handler500, urlpatterns as kyvs_urlpatterns  # noqa: F401\n\n\n"
+        "def constant(request):\n"
+        '    return HttpResponse(b"ok", content_type="text/plain")\n\n\n'
+        'urlpatterns = [path("__bench__/constant", constant), *kyvs_urlpatterns]\n'
+    )
+    (folder / "bench_settings.py").write_text(
+        "from kyvs.settings import *  # noqa: F403\n"
+        f"STATIC_ROOT = {str(folder / 'static')!r}\n"
+        'ROOT_URLCONF = "bench_urls"\n'
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)]),
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": HOST,
+        "KYVS_SSL_REDIRECT": "false",
+        "KYVS_SECURE_COOKIES": "false",
+        "KYVS_SIGNING_KEY_FILE": str(folder / "signing-key.pem"),
+        "KYVS_SIGNING_KEY_GENERATE": "true",
+        "KYVS_TASK_BACKEND": "database",
+        "KYVS_SMS_BACKEND": "file",
+        "KYVS_SMS_FILE": str(folder / "sms.jsonl"),
+        "KYVS_STARTS_PER_ACTOR": str(RAISED),
+        "DATABASE_URL": bench_url,
+        "REDIS_URL": args.redis_url,
+        "WEB_CONCURRENCY": "2",
+    }
+    for name in ("KYVS_REDIS_CLUSTER", "DATABASE_REPLICA_URLS", "KYVS_DB_CONN_MAX_AGE"):
+        env.pop(name, None)
+    maintenance = psycopg.connect(args.database_url, autocommit=True)
+    cache = redis.Redis.from_url(args.redis_url)
+    server = None
+    passwords = {
+        "bench-operator": secrets.token_urlsafe(16),
+        "bench-desk": secrets.token_urlsafe(16),
+    }
+    manage = [sys.executable, "manage.py"]
+    began = time.monotonic()
+
+    def step(what: str) -> None:
+        print(f"[{time.monotonic() - began:6.1f} s] {what}", flush=True)
+
+    results: dict[str, list[Run]] = {e.key: [] for e in ENDPOINTS}
+    try:
+        described = machine(args.database_url, args.redis_url)
+        step(
+            f"load average {described['load average at start']}; raised for the run: "
+            f"KYVS_STARTS_PER_ACTOR and the organisations' daily quota to {RAISED:,}"
+        )
+        maintenance.execute(f"DROP DATABASE IF EXISTS {args.database_name} WITH (FORCE)")
+        maintenance.execute(f"CREATE DATABASE {args.database_name}")
+        for key in cache.scan_iter("kyvs:*", count=1000):
+            cache.delete(key)
+        step("migrate, collectstatic, organisations")
+        for command in (
+            ["migrate", "--noinput", "-v0"],
+            ["collectstatic", "--noinput", "-v0"],
+            *(
+                [
+                    "create_provider",
+                    "--name",
+                    name,
+                    "--kind",
+                    "travel_agency",
+                    "--purposes",
+                    PURPOSE,
+                    "--scopes",
+                    "vaccinations,demographics",
+                    "--operator",
+                    operator,
+                    "--password",
+                    passwords[operator],
+                    "--daily-quota",
+                    str(RAISED),
+                ]
+                for name, operator in (
+                    ("Bench Travels", "bench-operator"),
+                    ("Bench Hotels", "bench-desk"),
+                )
+            ),
+        ):
+            subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True)  # noqa: S603
+
+        os.environ.update(env)
+        sys.path[:0] = [str(folder), str(ROOT)]
+        import django
+
+        django.setup()
+        from django.db import connection
+
+        from verification.sample_registry import write_big_registry
+
+        registry = folder / "registry.csv"
+        people, doses = write_big_registry(registry, registry_rows(args.beneficiaries))
+        step(f"import_registry: {people:,} beneficiaries, {doses:,} doses")
+        took = time.monotonic()
+        subprocess.run(  # noqa: S603
+            [*manage, "import_registry", str(registry)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        imported_in = time.monotonic() - took
+        registry.unlink()
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        step(f"imported in {imported_in:.1f} s; starting gunicorn")
+
+        server = Gunicorn(env, folder / "gunicorn.log", args.max_requests)
+        server.wait_ready()
+        travels_session, csrf_cookie, csrf_token = sign_in(
+            server.port, "bench-operator", passwords["bench-operator"]
+        )
+        hotels_session, _, _ = sign_in(server.port, "bench-desk", passwords["bench-desk"])
+        fixtures = Fixtures(folder, server.port, people)
+        ctx = {
+            "travels_session": travels_session,
+            "hotels_session": hotels_session,
+            "csrf_token": csrf_token,
+            "form_headers": lambda session: {
+                "Cookie": f"sessionid={session}; csrftoken={csrf_cookie}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            "api_headers": lambda key: {"X-Api-Key": key, "Content-Type": "application/json"},
+        }
+
+        def script(endpoint: Endpoint, inputs: dict, api_key: str) -> Path:
+            path = folder / f"{endpoint.key}.lua"
+            path.write_text(
+                LUA.format(
+                    label=endpoint.label,
+                    threads=args.threads,
+                    expected=endpoint.expected,
+                    host=lua_string(f"{HOST}:{server.port}"),
+                    csrf_cookie=lua_string(csrf_cookie),
+                    csrf_token=lua_string(csrf_token),
+                    api_key=lua_string(api_key),
+                    first_person=inputs["first_person"],
+                    gujarati=lua_string(quote_plus(GUJARATI_NAME)),
+                    gujarati_json=lua_string(json.dumps(GUJARATI_NAME)[1:-1]),
+                    sessions_path=lua_string(str(inputs["sessions"])),
+                    items_path=lua_string(str(inputs["items"])),
+                    body=BODIES[endpoint.key],
+                )
+            )
+            return path
+
+        step(f"warm-up: {warm_up} s of the operator's form")
+        warm = Endpoint("form", "warm-up", 200, None)
+        run_wrk(script(warm, fixtures.prepare("form", 0, ctx), ""), server.port, args, warm_up)
+
+        for round_ in range(1, args.rounds + 1):
+            rates: dict[str, float] = {}
+            for endpoint in ENDPOINTS:
+                # Room for every request the run could make: no page outruns the constant
+                # view by half; the result page, whose items cost a real confirm each, is
+                # sized from the customer's screen, a page of the same kind.
+                ceiling = rates.get("baseline", 2000) * 1.5
+                if endpoint.key == "result":
+                    ceiling = max(rates["screen"], rates["form"]) * 2
+                size = int(ceiling * args.seconds) + 50
+                inputs = fixtures.prepare(endpoint.key, size, ctx)
+                api_key = fixtures.keys[
+                    (fixtures.travels if endpoint.key == "api_generate" else fixtures.hotels).pk
+                ][1]
+                connection.close()
+                if inputs["probe"] is not None:
+                    method, path, headers, body = inputs["probe"]
+                    status, _, answer = request(
+                        server.port, path, method=method, headers=headers, body=body
+                    )
+                    if status != endpoint.expected:
+                        raise SystemExit(
+                            f"probe of {endpoint.key}: {method} {path} answered {status}, "
+                            f"not {endpoint.expected}:\n{answer[:2000].decode(errors='replace')}"
+                        )
+                booted = server.workers_booted()
+                run = run_wrk(script(endpoint, inputs, api_key), server.port, args, args.seconds)
+                run.restarts = server.workers_booted() - booted
+                results[endpoint.key].append(run)
+                rates[endpoint.key] = run.rps
+                errors = f"  ERRORS {run.errors}: {run.sample[:300]}" if run.error_count else ""
+                step(
+                    f"round {round_} {endpoint.key:<13} {run.rps:8.1f} req/s  "
+                    f"p50 {run.p50_ms:6.1f} ms  p99 {run.p99_ms:6.1f} ms  "
+                    f"({run.requests} requests, load {run.load:.2f}, "
+                    f"{run.restarts} worker restarts){errors}"
+                )
+        described["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    finally:
+        if server is not None:
+            server.stop()
+        if "django.db" in sys.modules and getattr(sys.modules["django"], "apps", None):
+            from django.apps import apps
+            from django.db import connections
+
+            if apps.ready:
+                connections.close_all()
+        maintenance.execute(f"DROP DATABASE IF EXISTS {args.database_name} WITH (FORCE)")
+        maintenance.close()
+        for key in cache.scan_iter("kyvs:*", count=1000):
+            cache.delete(key)
+        cache.close()
+        if args.keep_folder:
+            print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    rows, total_errors = table(results)
+    if args.max_requests is None:
+        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+        replaced = (
+            f"each worker replaced after {conf['max_requests']} ± "
+            f"{conf['max_requests_jitter']} requests (gunicorn.conf.py)"
+        )
+    elif args.max_requests:
+        replaced = f"each worker replaced after {args.max_requests} requests (--max-requests)"
+    else:
+        replaced = "workers never replaced (--max-requests 0)"
+    setup = (
+        f"{people:,} beneficiaries ({doses:,} doses) imported by import_registry in "
+        f"{imported_in:.0f} s; gunicorn -c gunicorn.conf.py, 2 sync workers, {replaced}; "
+        f"wrk -t{args.threads} -c{args.connections} -d{args.seconds:g}s, "
+        f"{args.rounds} round(s), medians; KYVS_STARTS_PER_ACTOR and the daily quota "
+        f"raised to {RAISED:,} for the run."
+    )
+    block = "\n".join(
+        [
+            *(f"- {name}: {value}" for name, value in described.items()),
+            f"- setup: {setup}",
+            "",
+            *rows,
+            "",
+            "Each run:",
+            "",
+            *details(results),
+        ]
+    )
+    print("\n" + block)
+    if not args.no_write:
+        write_doc(args.table, block)
+        print(f"\nwritten to {DOC.relative_to(ROOT)} (table {args.table!r})")
+    if total_errors:
+        raise SystemExit(f"{total_errors} requests erred")
+
+
+if __name__ == "__main__":
+    main()
