@@ -18,10 +18,10 @@ What it starts, all on loopback and all stopped or dropped at the end:
 - the registry: a synthetic export of --beneficiaries people (verification/sample_registry.py,
   the importer's test shape: 0 to 3 doses each, every tenth name in Gujarati), loaded by
   `manage.py import_registry`, then ANALYZEd;
-- two approved organisations made by `manage.py create_provider` (each with an operator
-  and, by `create_api_key`, an API key): "Bench Travels" makes the starts, "Bench Hotels"
-  holds the prepared verifications below, so that the starts' daily-quota count is of
-  their own starts only;
+- two approved organisations made by `manage.py create_provider`, each with an operator
+  and an API key (made by ApiKey.issue, as `create_api_key` makes it): "Bench Travels"
+  makes the starts, "Bench Hotels" holds the prepared verifications below, so that the
+  starts' daily-quota count is of their own starts only;
 - gunicorn with the repository's gunicorn.conf.py (its timeouts, max-requests with
   jitter, access log), two sync workers (WEB_CONCURRENCY=2), production settings:
   kyvs/settings.py with DEBUG off, except for what a plain-HTTP loopback run needs
@@ -430,10 +430,11 @@ class Run:
 
     @property
     def error_count(self) -> int:
-        """Requests that erred; a run in which nothing answered counts as one (nothing
-        was checked)."""
-        # wrk's own "status" (non-2xx/3xx) is counted within "unexpected".
-        erred = sum(n for kind, n in self.errors.items() if kind != "status")
+        """Requests that erred: socket errors and answers with another status than the
+        one expected; a run in which nothing answered counts as one (nothing was checked).
+        wrk's own "status" (not 2xx or 3xx) is within "unexpected"; "exhausted" (requests
+        made after the prepared items ran out, which then answer unexpectedly) tells why."""
+        erred = sum(n for kind, n in self.errors.items() if kind not in ("status", "exhausted"))
         return erred or (0 if self.requests else 1)
 
 
@@ -477,39 +478,57 @@ def run_wrk(script: Path, port: int, args, seconds: float) -> Run:
 # --- the state the flows need, made in this process with the portal's own code ----------
 
 
-class Fixtures:
-    """Organisations, sessions and verifications, written with the portal's models and
-    services (Django set up in this process with the same settings and database as
-    gunicorn's)."""
+@dataclass
+class Inputs:
+    """What one run's Lua script reads (files of sessions and of items, the first registry
+    person its starts use, the API key it sends) and the probe sent before it:
+    (method, path, headers, body) of one prepared request that must answer as expected."""
 
-    def __init__(self, folder: Path, port: int, people: int):
+    sessions: Path | str = ""
+    items: Path | str = ""
+    first_person: int = 0
+    api_key: str = ""
+    probe: tuple | None = None
+
+
+class Fixtures:
+    """Sessions and verifications for the runs, written with the portal's own models and
+    services: Django is set up in this process with the same settings and database as
+    gunicorn's. `signed_in` maps each organisation's name to the session key of its
+    operator's real sign-in; `csrf` is the CSRF cookie and a form token that go with any
+    session."""
+
+    def __init__(self, folder: Path, port: int, signed_in: dict[str, str], csrf: tuple):
         from django.conf import settings
         from django.db.models import Max, Min
 
         from providers.models import ApiKey, Organisation
+        from verification.models import Beneficiary
 
-        self.folder = folder
-        self.port = port
-        self.people = people
-        self.settings = settings
+        self.folder, self.port, self.settings = folder, port, settings
+        self.csrf_cookie, self.csrf_token = csrf
         self.rng = random.Random(13)
         self.travels = Organisation.objects.get(name="Bench Travels")
         self.hotels = Organisation.objects.get(name="Bench Hotels")
-        self.keys = {}
-        for organisation in (self.travels, self.hotels):
-            key, raw = ApiKey.issue(organisation, "Load benchmark")
-            self.keys[organisation.pk] = (key, raw)
-        self.next_person = 1
-        from verification.models import Beneficiary
-
+        self.signed_in = {o.pk: signed_in[o.name] for o in (self.travels, self.hotels)}
+        self.keys = {o.pk: ApiKey.issue(o, "Load benchmark") for o in (self.travels, self.hotels)}
         bounds = Beneficiary.objects.aggregate(low=Min("pk"), high=Max("pk"))
-        self.pks = range(bounds["low"], bounds["high"] + 1)
+        self.registry_pks = range(bounds["low"], bounds["high"] + 1)
+        self.people = len(self.registry_pks)
+        self.next_person = 1
 
-    # Sessions.
+    def form_headers(self, session: str) -> dict:
+        return {
+            "Cookie": f"sessionid={session}; csrftoken={self.csrf_cookie}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
 
-    def session_copies(self, session_key: str, count: int, extra=None) -> list[str]:
-        """`count` new sessions holding what the session `session_key` holds (a real
-        sign-in's), each plus what `extra(i)` returns; their keys."""
+    def api_headers(self, organisation) -> dict:
+        return {"X-Api-Key": self.keys[organisation.pk][1], "Content-Type": "application/json"}
+
+    def session_copies(self, organisation, count: int, extra=None) -> list[str]:
+        """The keys of `count` new sessions holding what the real sign-in's session of
+        `organisation`'s operator holds, each plus the entries `extra(i)` returns."""
         from datetime import timedelta
 
         from django.contrib.sessions.backends.base import VALID_KEY_CHARS
@@ -519,50 +538,43 @@ class Fixtures:
         from django.utils.crypto import get_random_string
 
         store = SessionStore()
-        base = SessionStore(session_key=session_key).load()
+        base = SessionStore(session_key=self.signed_in[organisation.pk]).load()
         expires = timezone.now() + timedelta(minutes=self.settings.KYVS_OPERATOR_IDLE_MINUTES)
-        rows = []
-        for i in range(count):
-            data = dict(base)
-            if extra is not None:
-                data.update(extra(i))
-            rows.append(
-                Session(
-                    session_key=get_random_string(32, VALID_KEY_CHARS),
-                    session_data=store.encode(data),
-                    expire_date=expires,
-                )
+        rows = [
+            Session(
+                session_key=get_random_string(32, VALID_KEY_CHARS),
+                session_data=store.encode({**base, **(extra(i) if extra else {})}),
+                expire_date=expires,
             )
+            for i in range(count)
+        ]
         Session.objects.bulk_create(rows, batch_size=2000)
         return [row.session_key for row in rows]
 
-    # Verifications waiting for their code, as a start and the SMS job leave them.
-
     def pending(self, organisation, count: int, channel: str) -> list[tuple]:
-        """`count` verifications of `organisation` waiting for a code, each for a random
-        registered person, with the code made by the model as the worker makes it
-        (request_code, issue_code) and its SMS marked sent. [(verification, code)]."""
+        """`count` verifications of `organisation` through `channel` waiting for their code,
+        each for a random registered person, the code made by the model as the SMS job makes
+        it (request_code, then issue_code, which keeps only the keyed hash) and its SMS
+        marked sent: [(verification, code)]."""
         from django.utils import timezone
 
         from kyvs.mobile import mask_mobile
         from verification.models import Beneficiary, Verification
 
-        user = organisation.memberships.first().user
-        key = self.keys[organisation.pk][0] if channel == Verification.Channel.API else None
-        scopes = key.granted_scopes() if key else organisation.granted_scopes()
-        chosen = list(
-            Beneficiary.objects.in_bulk(
-                self.rng.sample(self.pks, min(count, len(self.pks)))
-            ).values()
-        )
+        api = channel == Verification.Channel.API
+        key = self.keys[organisation.pk][0] if api else None
+        operator = None if api else organisation.memberships.first().user
+        scopes = key.granted_scopes() if api else organisation.granted_scopes()
+        sample = self.rng.sample(self.registry_pks, min(count, self.people))
+        people = list(Beneficiary.objects.in_bulk(sample).values())
         now = timezone.now()
         made = []
         for i in range(count):
-            person = chosen[i % len(chosen)]
+            person = people[i % len(people)]
             verification = Verification(
                 public_id=uuid.uuid4(),
                 organisation=organisation,
-                operator=None if key else user,
+                operator=operator,
                 api_key=key,
                 channel=channel,
                 purpose=PURPOSE,
@@ -580,121 +592,10 @@ class Fixtures:
         Verification.objects.bulk_create([v for v, _ in made], batch_size=2000)
         return made
 
-    def write(self, name: str, lines: list[str]) -> Path:
-        path = self.folder / f"{name}.txt"
-        path.write_text("".join(line + "\n" for line in lines))
-        return path
-
-    def people_block(self, size: int) -> int:
-        """The first of `size` registry people no start has used yet (each start a mobile
-        of its own, so that the per-mobile limits never answer; past the registry's end
-        the names and mobiles match nobody, which a start answers the same way)."""
-        first = self.next_person
-        self.next_person += size
-        return first
-
-    # What each endpoint's Lua script reads, and a probe of its first item.
-
-    def prepare(self, key: str, size: int, ctx: dict) -> dict:
-        """The Lua script's inputs for a run of endpoint `key` that may make up to `size`
-        requests: sessions file, items file, first person; each prepared item not used by
-        wrk is probed first (one request from here, which must answer as expected)."""
-        from verification.models import Verification
-
-        travels_session, hotels_session = ctx["travels_session"], ctx["hotels_session"]
-        out = {"sessions": "", "items": "", "first_person": 0, "probe": None}
-        if key in ("form", "start"):
-            out["sessions"] = self.write(
-                f"{key}-sessions", self.session_copies(travels_session, SESSION_POOL)
-            )
-        if key == "start":
-            out["first_person"] = self.people_block(size + 1) + 1
-            first = out["first_person"] - 1
-            out["probe"] = (
-                "POST",
-                "/verify/",
-                ctx["form_headers"](travels_session),
-                f"csrfmiddlewaretoken={ctx['csrf_token']}&full_name=Person+Number+{first}"
-                f"&mobile_number=9{first:09d}&purpose=travel&language=en",
-            )
-        elif key == "screen":
-            made = self.pending(self.hotels, SCREEN_POOL, Verification.Channel.WEB)
-            out["sessions"] = self.write(
-                "screen-sessions", self.session_copies(hotels_session, SESSION_POOL)
-            )
-            out["items"] = self.write("screen", [str(v.public_id) for v, _ in made])
-        elif key == "confirm":
-            made = self.pending(self.hotels, size + 1, Verification.Channel.WEB)
-            sessions = self.session_copies(hotels_session, size + 1)
-            (v, code), session = made[0], sessions[0]
-            out["probe"] = (
-                "POST",
-                f"/verify/{v.public_id}/",
-                ctx["form_headers"](session),
-                f"csrfmiddlewaretoken={ctx['csrf_token']}&otp={code}",
-            )
-            lines = [
-                f"{s} {v.public_id} {code}"
-                for s, (v, code) in zip(sessions[1:], made[1:], strict=True)
-            ]
-            out["items"] = self.write("confirm", lines)
-        elif key == "result":
-            held = self.confirmed(size + 1)
-            sessions = self.session_copies(hotels_session, size + 1, extra=lambda i: held[i][1])
-            out["probe"] = (
-                "GET",
-                f"/verify/{held[0][0]}/result/",
-                {"Cookie": f"sessionid={sessions[0]}"},
-                None,
-            )
-            lines = [f"{s} {v}" for s, (v, _) in zip(sessions[1:], held[1:], strict=True)]
-            out["items"] = self.write("result", lines)
-        elif key == "api_generate":
-            out["first_person"] = self.people_block(size + 1) + 1
-            first = out["first_person"] - 1
-            out["probe"] = (
-                "POST",
-                "/api/v3/vaccination/generateOTP",
-                ctx["api_headers"](self.keys[self.travels.pk][1]),
-                json.dumps(
-                    {
-                        "full_name": f"Person Number {first}",
-                        "mobile_number": f"9{first:09d}",
-                        "purpose": PURPOSE,
-                    }
-                ),
-            )
-        elif key == "api_confirm":
-            made = self.pending(self.hotels, size + 1, Verification.Channel.API)
-            digest = [hashlib.sha256(code.encode()).hexdigest() for _, code in made]
-            out["probe"] = (
-                "POST",
-                "/api/v3/vaccination/confirmOTP",
-                ctx["api_headers"](self.keys[self.hotels.pk][1]),
-                json.dumps({"otp": digest[0], "txnId": str(made[0][0].public_id)}),
-            )
-            out["items"] = self.write(
-                "api-confirm",
-                [f"{v.public_id} {d}" for (v, _), d in zip(made[1:], digest[1:], strict=True)],
-            )
-        elif key == "api_status":
-            tokens = self.status_tokens(ctx)
-            out["probe"] = (
-                "GET",
-                "/api/v3/vaccination/status",
-                {
-                    **ctx["api_headers"](self.keys[self.hotels.pk][1]),
-                    "Authorization": f"Bearer {tokens[0]}",
-                },
-                None,
-            )
-            out["items"] = self.write("api-status", tokens)
-        return out
-
     def confirmed(self, count: int) -> list[tuple[str, dict]]:
         """`count` web verifications confirmed with their right code by
-        services.confirm_verification, each with what the confirm view then puts in the
-        operator's session (verification.handoff.ResultHandOff over a SessionStore):
+        services.confirm_verification, each with the entries the confirm view then puts in
+        the operator's session (ResultHandOff over a SessionStore):
         [(public id, session entries)]."""
         from django.db import transaction
 
@@ -706,7 +607,7 @@ class Fixtures:
         made = self.pending(self.hotels, count, Verification.Channel.WEB)
         for first in range(0, len(made), 500):
             # Many confirms to one commit: each confirm's own transaction becomes a
-            # savepoint, and the preparation does not wait on a disk flush per item.
+            # savepoint, and the preparation does not wait for a disk flush per item.
             with transaction.atomic():
                 for verification, code in made[first : first + 500]:
                     outcome = services.confirm_verification(verification, code)
@@ -718,25 +619,147 @@ class Fixtures:
                     held.append((str(verification.public_id), entries))
         return held
 
-    def status_tokens(self, ctx: dict) -> list[str]:
+    def status_tokens(self) -> list[str]:
         """Tokens from real confirmOTP calls over HTTP, for prepared API verifications."""
         from verification.models import Verification
 
         tokens = []
-        headers = ctx["api_headers"](self.keys[self.hotels.pk][1])
         for verification, code in self.pending(self.hotels, STATUS_POOL, Verification.Channel.API):
-            body = json.dumps({"otp": code, "txnId": str(verification.public_id)})
             status, _, answer = request(
                 self.port,
                 "/api/v3/vaccination/confirmOTP",
                 method="POST",
-                headers=headers,
-                body=body,
+                headers=self.api_headers(self.hotels),
+                body=json.dumps({"otp": code, "txnId": str(verification.public_id)}),
             )
             if status != 200:
                 raise SystemExit(f"confirmOTP for a status token answered {status}: {answer!r}")
             tokens.append(json.loads(answer)["token"])
         return tokens
+
+    def people_block(self, size: int) -> int:
+        """The first of `size` registry people no start has used yet: each start a mobile
+        of its own, so that the per-mobile limits never answer instead. Past the
+        registry's end the name and mobile match nobody, which a start answers the same
+        way."""
+        first = self.next_person
+        self.next_person += size
+        return first
+
+    def write(self, name: str, lines: list[str]) -> Path:
+        path = self.folder / f"{name}.txt"
+        path.write_text("".join(line + "\n" for line in lines))
+        return path
+
+    def start_body(self, person: int) -> str:
+        return (
+            f"csrfmiddlewaretoken={self.csrf_token}&full_name=Person+Number+{person}"
+            f"&mobile_number=9{person:09d}&purpose={PURPOSE}&language=en"
+        )
+
+    def prepare(self, key: str, size: int) -> Inputs:
+        """The inputs of a run of endpoint `key` that may make up to `size` requests; the
+        probe takes a prepared item of its own."""
+        from verification.models import Verification
+
+        web, api = Verification.Channel.WEB, Verification.Channel.API
+        travels, hotels = self.travels, self.hotels
+        if key in ("baseline", "baseline_end", "apply"):
+            return Inputs()
+        if key == "form":
+            return Inputs(sessions=self.write(key, self.session_copies(travels, SESSION_POOL)))
+        if key == "start":
+            first = self.people_block(size + 1)
+            return Inputs(
+                sessions=self.write(key, self.session_copies(travels, SESSION_POOL)),
+                first_person=first + 1,
+                probe=(
+                    "POST",
+                    "/verify/",
+                    self.form_headers(self.signed_in[travels.pk]),
+                    self.start_body(first),
+                ),
+            )
+        if key == "screen":
+            made = self.pending(hotels, SCREEN_POOL, web)
+            return Inputs(
+                sessions=self.write(f"{key}-sessions", self.session_copies(hotels, SESSION_POOL)),
+                items=self.write(key, [str(v.public_id) for v, _ in made]),
+            )
+        if key == "confirm":
+            made = self.pending(hotels, size + 1, web)
+            sessions = self.session_copies(hotels, size + 1)
+            (probe, code), *made = made
+            return Inputs(
+                items=self.write(
+                    key,
+                    [
+                        f"{s} {v.public_id} {c}"
+                        for s, (v, c) in zip(sessions[1:], made, strict=True)
+                    ],
+                ),
+                probe=(
+                    "POST",
+                    f"/verify/{probe.public_id}/",
+                    self.form_headers(sessions[0]),
+                    f"csrfmiddlewaretoken={self.csrf_token}&otp={code}",
+                ),
+            )
+        if key == "result":
+            held = self.confirmed(size + 1)
+            sessions = self.session_copies(hotels, size + 1, extra=lambda i: held[i][1])
+            return Inputs(
+                items=self.write(
+                    key, [f"{s} {v}" for s, (v, _) in zip(sessions[1:], held[1:], strict=True)]
+                ),
+                probe=(
+                    "GET",
+                    f"/verify/{held[0][0]}/result/",
+                    {"Cookie": f"sessionid={sessions[0]}"},
+                    None,
+                ),
+            )
+        if key == "api_generate":
+            first = self.people_block(size + 1)
+            body = {"full_name": f"Person Number {first}", "mobile_number": f"9{first:09d}"}
+            return Inputs(
+                first_person=first + 1,
+                api_key=self.keys[travels.pk][1],
+                probe=(
+                    "POST",
+                    "/api/v3/vaccination/generateOTP",
+                    self.api_headers(travels),
+                    json.dumps({**body, "purpose": PURPOSE}),
+                ),
+            )
+        if key == "api_confirm":
+            made = [
+                (str(v.public_id), hashlib.sha256(code.encode()).hexdigest())
+                for v, code in self.pending(hotels, size + 1, api)
+            ]
+            return Inputs(
+                items=self.write(key, [f"{v} {digest}" for v, digest in made[1:]]),
+                api_key=self.keys[hotels.pk][1],
+                probe=(
+                    "POST",
+                    "/api/v3/vaccination/confirmOTP",
+                    self.api_headers(hotels),
+                    json.dumps({"otp": made[0][1], "txnId": made[0][0]}),
+                ),
+            )
+        if key == "api_status":
+            tokens = self.status_tokens()
+            return Inputs(
+                items=self.write(key, tokens),
+                api_key=self.keys[hotels.pk][1],
+                probe=(
+                    "GET",
+                    "/api/v3/vaccination/status",
+                    {**self.api_headers(hotels), "Authorization": f"Bearer {tokens[0]}"},
+                    None,
+                ),
+            )
+        raise ValueError(key)
 
 
 # --- the machine, the table and the document -------------------------------------------
@@ -828,21 +851,22 @@ def table(results: dict[str, list[Run]]) -> tuple[list[str], int]:
 
 
 def details(results: dict[str, list[Run]]) -> list[str]:
-    """Per run: requests, load average at its start, workers restarted, errors by kind."""
+    """Per run: requests, load average at its start, workers replaced, errors by kind."""
     lines = []
     for endpoint in ENDPOINTS:
         for number, run in enumerate(results[endpoint.key], start=1):
-            kinds = ", ".join(f"{k} {n}" for k, n in run.errors.items() if n and k != "status")
-            lines.append(
+            line = (
                 f"- {endpoint.key} (round {number}): {run.requests:,} requests in "
                 f"{run.seconds:.1f} s, load {run.load:.2f} at start, "
-                f"{run.restarts} worker restarts"
-                + (
-                    f", errors: {kinds}; first unexpected answer: {run.sample[:200]}"
-                    if kinds
-                    else ""
-                )
+                f"{run.restarts} workers replaced"
             )
+            kinds = [f"{k} {n}" for k, n in run.errors.items() if n and k != "status"]
+            if kinds:
+                line += f"; errors: {', '.join(kinds)}; first unexpected answer: "
+                line += run.sample[:200] or "none"
+            elif not run.requests:
+                line += "; nothing answered within the run"
+            lines.append(line)
     return lines
 
 
@@ -874,7 +898,7 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
-def main() -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--beneficiaries", type=int, default=100_000)
     parser.add_argument(
@@ -907,269 +931,308 @@ def main() -> None:
     )
     parser.add_argument("--database-name", default="kyvs_loadbench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.smoke:
         args.beneficiaries, args.seconds, args.rounds, args.no_write = 10_000, 2, 1, True
         if args.max_requests is None:
             # A 2-second run may fall inside a worker's replacement (a second or more of
             # start-up) and see no answer at all; the smoke run checks answers, not speed.
             args.max_requests = 0
-    warm_up = 1 if args.smoke else 3
-
     for url in (args.database_url, args.redis_url):
         if urlsplit(url).hostname not in {"127.0.0.1", "localhost"}:
-            raise SystemExit(f"{url}: loopback only")
+            parser.error(f"{url}: loopback only")
     if not urlsplit(args.database_url).scheme.startswith("postgres"):
-        raise SystemExit("--database-url must name a PostgreSQL server")
+        parser.error("--database-url must name a PostgreSQL server")
     if urlsplit(args.redis_url).path.strip("/") in {"", "0"}:
-        raise SystemExit("use a Redis database of its own (e.g. /7), not db 0")
+        parser.error("use a Redis database of its own (e.g. /7), not db 0")
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.database_name):
-        raise SystemExit("--database-name: lower-case letters, digits and _ only")
+        parser.error("--database-name: lower-case letters, digits and _ only")
     if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (apt-get install wrk)")
+        parser.error("wrk is not installed (apt-get install wrk)")
+    return args
 
-    import psycopg
-    import redis
 
-    folder = Path(tempfile.mkdtemp(prefix="kyvs-bench-load-"))
-    bench_url = with_database(args.database_url, args.database_name)
-    (folder / "bench_urls.py").write_text(
-        '"""kyvs.urls plus the benchmark\'s baseline: a constant answer."""\n'
-        "from django.http import HttpResponse\n"
-        "from django.urls import path\n\n"
-        "from kyvs.urls import handler500, urlpatterns as kyvs_urlpatterns  # noqa: F401\n\n\n"
-        "def constant(request):\n"
-        '    return HttpResponse(b"ok", content_type="text/plain")\n\n\n'
-        'urlpatterns = [path("__bench__/constant", constant), *kyvs_urlpatterns]\n'
-    )
-    (folder / "bench_settings.py").write_text(
-        "from kyvs.settings import *  # noqa: F403\n"
-        f"STATIC_ROOT = {str(folder / 'static')!r}\n"
-        'ROOT_URLCONF = "bench_urls"\n'
-    )
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)]),
-        "DJANGO_SETTINGS_MODULE": "bench_settings",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": HOST,
-        "KYVS_SSL_REDIRECT": "false",
-        "KYVS_SECURE_COOKIES": "false",
-        "KYVS_SIGNING_KEY_FILE": str(folder / "signing-key.pem"),
-        "KYVS_SIGNING_KEY_GENERATE": "true",
-        "KYVS_TASK_BACKEND": "database",
-        "KYVS_SMS_BACKEND": "file",
-        "KYVS_SMS_FILE": str(folder / "sms.jsonl"),
-        "KYVS_STARTS_PER_ACTOR": str(RAISED),
-        "DATABASE_URL": bench_url,
-        "REDIS_URL": args.redis_url,
-        "WEB_CONCURRENCY": "2",
-    }
-    for name in ("KYVS_REDIS_CLUSTER", "DATABASE_REPLICA_URLS", "KYVS_DB_CONN_MAX_AGE"):
-        env.pop(name, None)
-    maintenance = psycopg.connect(args.database_url, autocommit=True)
-    cache = redis.Redis.from_url(args.redis_url)
-    server = None
-    passwords = {
-        "bench-operator": secrets.token_urlsafe(16),
-        "bench-desk": secrets.token_urlsafe(16),
-    }
-    manage = [sys.executable, "manage.py"]
-    began = time.monotonic()
+# The portal's settings for the run: kyvs.settings, with the static files and the URLconf
+# of the temporary folder.
+SETTINGS = """\
+from kyvs.settings import *  # noqa: F403
 
-    def step(what: str) -> None:
-        print(f"[{time.monotonic() - began:6.1f} s] {what}", flush=True)
+STATIC_ROOT = {static!r}
+ROOT_URLCONF = "bench_urls"
+"""
+URLS = '''\
+"""kyvs.urls plus the benchmark's baseline: a constant answer."""
 
-    results: dict[str, list[Run]] = {e.key: [] for e in ENDPOINTS}
-    try:
-        described = machine(args.database_url, args.redis_url)
-        step(
-            f"load average {described['load average at start']}; raised for the run: "
-            f"KYVS_STARTS_PER_ACTOR and the organisations' daily quota to {RAISED:,}"
+from django.http import HttpResponse
+from django.urls import path
+
+from kyvs.urls import handler500  # noqa: F401
+from kyvs.urls import urlpatterns as kyvs_urlpatterns
+
+
+def constant(request):
+    return HttpResponse(b"ok", content_type="text/plain")
+
+
+urlpatterns = [path("__bench__/constant", constant), *kyvs_urlpatterns]
+'''
+OPERATORS = {"Bench Travels": "bench-operator", "Bench Hotels": "bench-desk"}
+
+
+class Bench:
+    """One run of the benchmark: its temporary folder, the portal's environment, the
+    database and Redis keys it makes, gunicorn, and the figures."""
+
+    def __init__(self, args: argparse.Namespace):
+        import psycopg
+        import redis
+
+        self.args = args
+        self.began = time.monotonic()
+        self.folder = Path(tempfile.mkdtemp(prefix="kyvs-bench-load-"))
+        (self.folder / "bench_settings.py").write_text(
+            SETTINGS.format(static=str(self.folder / "static"))
         )
-        maintenance.execute(f"DROP DATABASE IF EXISTS {args.database_name} WITH (FORCE)")
-        maintenance.execute(f"CREATE DATABASE {args.database_name}")
-        for key in cache.scan_iter("kyvs:*", count=1000):
-            cache.delete(key)
-        step("migrate, collectstatic, organisations")
-        for command in (
-            ["migrate", "--noinput", "-v0"],
-            ["collectstatic", "--noinput", "-v0"],
-            *(
-                [
-                    "create_provider",
-                    "--name",
-                    name,
-                    "--kind",
-                    "travel_agency",
-                    "--purposes",
-                    PURPOSE,
-                    "--scopes",
-                    "vaccinations,demographics",
-                    "--operator",
-                    operator,
-                    "--password",
-                    passwords[operator],
-                    "--daily-quota",
-                    str(RAISED),
-                ]
-                for name, operator in (
-                    ("Bench Travels", "bench-operator"),
-                    ("Bench Hotels", "bench-desk"),
-                )
-            ),
-        ):
-            subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True)  # noqa: S603
+        (self.folder / "bench_urls.py").write_text(URLS)
+        self.passwords = {name: secrets.token_urlsafe(16) for name in OPERATORS.values()}
+        # Nothing of the caller's own configuration leaks into the portal's.
+        inherited = ("KYVS_", "DJANGO_", "DATABASE_", "REDIS_", "WEB_CONCURRENCY", "GUNICORN_")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
+        self.env.update(
+            {
+                "PYTHONPATH": os.pathsep.join([str(self.folder), str(ROOT)]),
+                "DJANGO_SETTINGS_MODULE": "bench_settings",
+                "DJANGO_DEBUG": "false",
+                "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+                "DJANGO_ALLOWED_HOSTS": HOST,
+                "KYVS_SSL_REDIRECT": "false",
+                "KYVS_SECURE_COOKIES": "false",
+                "KYVS_SIGNING_KEY_FILE": str(self.folder / "signing-key.pem"),
+                "KYVS_SIGNING_KEY_GENERATE": "true",
+                "KYVS_TASK_BACKEND": "database",
+                "KYVS_SMS_BACKEND": "file",
+                "KYVS_SMS_FILE": str(self.folder / "sms.jsonl"),
+                "KYVS_STARTS_PER_ACTOR": str(RAISED),
+                "DATABASE_URL": with_database(args.database_url, args.database_name),
+                "REDIS_URL": args.redis_url,
+                "WEB_CONCURRENCY": "2",
+            }
+        )
+        self.maintenance = psycopg.connect(args.database_url, autocommit=True)
+        self.cache = redis.Redis.from_url(args.redis_url)
+        self.server: Gunicorn | None = None
+        self.django_ready = False
 
-        os.environ.update(env)
-        sys.path[:0] = [str(folder), str(ROOT)]
+    def step(self, what: str) -> None:
+        print(f"[{time.monotonic() - self.began:6.1f} s] {what}", flush=True)
+
+    def manage(self, *command: str, quiet=False) -> None:
+        subprocess.run(  # noqa: S603 (our own interpreter and manage.py)
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL if quiet else None,
+        )
+
+    def set_up(self) -> None:
+        """The database, migrated; the static files; the organisations; the registry,
+        imported by import_registry; Django set up in this process on the same."""
+        name = self.args.database_name
+        self.maintenance.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.maintenance.execute(f"CREATE DATABASE {name}")
+        self.forget_keys()
+        self.step("migrate, collectstatic, organisations")
+        self.manage("migrate", "--noinput", "-v0")
+        self.manage("collectstatic", "--noinput", "-v0")
+        for organisation, operator in OPERATORS.items():
+            self.manage(
+                "create_provider",
+                f"--name={organisation}",
+                "--kind=travel_agency",
+                f"--purposes={PURPOSE}",
+                "--scopes=vaccinations,demographics",
+                f"--operator={operator}",
+                f"--password={self.passwords[operator]}",
+                f"--daily-quota={RAISED}",
+            )
+        os.environ.update(self.env)
+        sys.path[:0] = [str(self.folder), str(ROOT)]
         import django
 
         django.setup()
+        self.django_ready = True
         from django.db import connection
 
         from verification.sample_registry import write_big_registry
 
-        registry = folder / "registry.csv"
-        people, doses = write_big_registry(registry, registry_rows(args.beneficiaries))
-        step(f"import_registry: {people:,} beneficiaries, {doses:,} doses")
-        took = time.monotonic()
-        subprocess.run(  # noqa: S603
-            [*manage, "import_registry", str(registry)],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
+        registry = self.folder / "registry.csv"
+        self.people, self.doses = write_big_registry(
+            registry, registry_rows(self.args.beneficiaries)
         )
-        imported_in = time.monotonic() - took
+        self.step(f"import_registry: {self.people:,} beneficiaries, {self.doses:,} doses")
+        began = time.monotonic()
+        self.manage("import_registry", str(registry), quiet=True)
+        self.imported_in = time.monotonic() - began
         registry.unlink()
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-        step(f"imported in {imported_in:.1f} s; starting gunicorn")
+        connection.close()
+        self.step(f"imported in {self.imported_in:.1f} s")
 
-        server = Gunicorn(env, folder / "gunicorn.log", args.max_requests)
-        server.wait_ready()
-        travels_session, csrf_cookie, csrf_token = sign_in(
-            server.port, "bench-operator", passwords["bench-operator"]
-        )
-        hotels_session, _, _ = sign_in(server.port, "bench-desk", passwords["bench-desk"])
-        fixtures = Fixtures(folder, server.port, people)
-        ctx = {
-            "travels_session": travels_session,
-            "hotels_session": hotels_session,
-            "csrf_token": csrf_token,
-            "form_headers": lambda session: {
-                "Cookie": f"sessionid={session}; csrftoken={csrf_cookie}",
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
-            "api_headers": lambda key: {"X-Api-Key": key, "Content-Type": "application/json"},
-        }
-
-        def script(endpoint: Endpoint, inputs: dict, api_key: str) -> Path:
-            path = folder / f"{endpoint.key}.lua"
-            path.write_text(
-                LUA.format(
-                    label=endpoint.label,
-                    threads=args.threads,
-                    expected=endpoint.expected,
-                    host=lua_string(f"{HOST}:{server.port}"),
-                    csrf_cookie=lua_string(csrf_cookie),
-                    csrf_token=lua_string(csrf_token),
-                    api_key=lua_string(api_key),
-                    first_person=inputs["first_person"],
-                    gujarati=lua_string(quote_plus(GUJARATI_NAME)),
-                    gujarati_json=lua_string(json.dumps(GUJARATI_NAME)[1:-1]),
-                    sessions_path=lua_string(str(inputs["sessions"])),
-                    items_path=lua_string(str(inputs["items"])),
-                    body=BODIES[endpoint.key],
-                )
+    def serve(self) -> Fixtures:
+        """gunicorn started and answering; each operator signed in."""
+        self.step("gunicorn")
+        self.server = Gunicorn(self.env, self.folder / "gunicorn.log", self.args.max_requests)
+        self.server.wait_ready()
+        signed_in = {}
+        for organisation, operator in OPERATORS.items():
+            signed_in[organisation], *csrf = sign_in(
+                self.server.port, operator, self.passwords[operator]
             )
-            return path
+        return Fixtures(self.folder, self.server.port, signed_in, tuple(csrf))
 
-        step(f"warm-up: {warm_up} s of the operator's form")
+    def script(self, endpoint: Endpoint, fixtures: Fixtures, inputs: Inputs) -> Path:
+        path = self.folder / f"{endpoint.key}.lua"
+        path.write_text(
+            LUA.format(
+                label=endpoint.label,
+                threads=self.args.threads,
+                expected=endpoint.expected,
+                host=lua_string(f"{HOST}:{self.server.port}"),
+                csrf_cookie=lua_string(fixtures.csrf_cookie),
+                csrf_token=lua_string(fixtures.csrf_token),
+                api_key=lua_string(inputs.api_key),
+                first_person=inputs.first_person,
+                gujarati=lua_string(quote_plus(GUJARATI_NAME)),
+                gujarati_json=lua_string(json.dumps(GUJARATI_NAME)[1:-1]),
+                sessions_path=lua_string(str(inputs.sessions)),
+                items_path=lua_string(str(inputs.items)),
+                body=BODIES[endpoint.key],
+            )
+        )
+        return path
+
+    def probe(self, endpoint: Endpoint, inputs: Inputs) -> None:
+        if inputs.probe is None:
+            return
+        method, path, headers, body = inputs.probe
+        status, _, answer = request(
+            self.server.port, path, method=method, headers=headers, body=body
+        )
+        if status != endpoint.expected:
+            raise SystemExit(
+                f"probe of {endpoint.key}: {method} {path} answered {status}, not "
+                f"{endpoint.expected}:\n{answer[:2000].decode(errors='replace')}"
+            )
+
+    def measure(self, fixtures: Fixtures) -> dict[str, list[Run]]:
+        """Every endpoint, in ENDPOINTS' order, --rounds times: its inputs prepared, its
+        probe answered, then wrk."""
+        from django.db import connection
+
+        args = self.args
+        warm_up = 1 if args.smoke else 3
+        self.step(f"warm-up: {warm_up} s of the operator's form")
         warm = Endpoint("form", "warm-up", 200, None)
-        run_wrk(script(warm, fixtures.prepare("form", 0, ctx), ""), server.port, args, warm_up)
-
+        run_wrk(
+            self.script(warm, fixtures, fixtures.prepare("form", 0)),
+            self.server.port,
+            args,
+            warm_up,
+        )
+        results: dict[str, list[Run]] = {e.key: [] for e in ENDPOINTS}
         for round_ in range(1, args.rounds + 1):
             rates: dict[str, float] = {}
             for endpoint in ENDPOINTS:
-                # Room for every request the run could make: no page outruns the constant
-                # view by half; the result page, whose items cost a real confirm each, is
-                # sized from the customer's screen, a page of the same kind.
+                # Room for every request a run could make: no page outruns the constant
+                # view by half. The result's items cost a real confirm each, so they are
+                # sized from the pages of the same kind measured before it.
                 ceiling = rates.get("baseline", 2000) * 1.5
                 if endpoint.key == "result":
                     ceiling = max(rates["screen"], rates["form"]) * 2
-                size = int(ceiling * args.seconds) + 50
-                inputs = fixtures.prepare(endpoint.key, size, ctx)
-                api_key = fixtures.keys[
-                    (fixtures.travels if endpoint.key == "api_generate" else fixtures.hotels).pk
-                ][1]
+                inputs = fixtures.prepare(endpoint.key, int(ceiling * args.seconds) + 50)
                 connection.close()
-                if inputs["probe"] is not None:
-                    method, path, headers, body = inputs["probe"]
-                    status, _, answer = request(
-                        server.port, path, method=method, headers=headers, body=body
-                    )
-                    if status != endpoint.expected:
-                        raise SystemExit(
-                            f"probe of {endpoint.key}: {method} {path} answered {status}, "
-                            f"not {endpoint.expected}:\n{answer[:2000].decode(errors='replace')}"
-                        )
-                booted = server.workers_booted()
-                run = run_wrk(script(endpoint, inputs, api_key), server.port, args, args.seconds)
-                run.restarts = server.workers_booted() - booted
+                self.probe(endpoint, inputs)
+                booted = self.server.workers_booted()
+                script = self.script(endpoint, fixtures, inputs)
+                run = run_wrk(script, self.server.port, args, args.seconds)
+                run.restarts = self.server.workers_booted() - booted
                 results[endpoint.key].append(run)
                 rates[endpoint.key] = run.rps
                 errors = f"  ERRORS {run.errors}: {run.sample[:300]}" if run.error_count else ""
-                step(
+                self.step(
                     f"round {round_} {endpoint.key:<13} {run.rps:8.1f} req/s  "
                     f"p50 {run.p50_ms:6.1f} ms  p99 {run.p99_ms:6.1f} ms  "
                     f"({run.requests} requests, load {run.load:.2f}, "
-                    f"{run.restarts} worker restarts){errors}"
+                    f"{run.restarts} workers replaced){errors}"
                 )
-        described["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    finally:
-        if server is not None:
-            server.stop()
-        if "django.db" in sys.modules and getattr(sys.modules["django"], "apps", None):
-            from django.apps import apps
+        return results
+
+    def forget_keys(self) -> None:
+        for key in self.cache.scan_iter("kyvs:*", count=1000):
+            self.cache.delete(key)
+
+    def tear_down(self) -> None:
+        """Everything the run made, stopped, dropped or deleted (the folder kept with
+        --keep-folder)."""
+        if self.server is not None:
+            self.server.stop()
+        if self.django_ready:
             from django.db import connections
 
-            if apps.ready:
-                connections.close_all()
-        maintenance.execute(f"DROP DATABASE IF EXISTS {args.database_name} WITH (FORCE)")
-        maintenance.close()
-        for key in cache.scan_iter("kyvs:*", count=1000):
-            cache.delete(key)
-        cache.close()
-        if args.keep_folder:
-            print(f"kept {folder}")
+            connections.close_all()
+        name = self.args.database_name
+        self.maintenance.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.maintenance.close()
+        self.forget_keys()
+        self.cache.close()
+        if self.args.keep_folder:
+            print(f"kept {self.folder}")
         else:
-            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def setup_line(self) -> str:
+        args = self.args
+        if args.max_requests is None:
+            conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+            replaced = (
+                f"each worker replaced after {conf['max_requests']} ± "
+                f"{conf['max_requests_jitter']} requests (gunicorn.conf.py)"
+            )
+        elif args.max_requests:
+            replaced = f"each worker replaced after {args.max_requests} requests (--max-requests)"
+        else:
+            replaced = "workers never replaced (--max-requests 0)"
+        return (
+            f"{self.people:,} beneficiaries ({self.doses:,} doses) imported by import_registry "
+            f"in {self.imported_in:.0f} s; gunicorn -c gunicorn.conf.py, 2 sync workers, "
+            f"{replaced}; wrk -t{args.threads} -c{args.connections} -d{args.seconds:g}s, "
+            f"{args.rounds} round(s), medians; KYVS_STARTS_PER_ACTOR and the daily quota "
+            f"raised to {RAISED:,} for the run."
+        )
+
+
+def main() -> None:
+    args = parse_args()
+    bench = Bench(args)
+    try:
+        described = machine(args.database_url, args.redis_url)
+        bench.step(
+            f"load average {described['load average at start']}; raised for the run: "
+            f"KYVS_STARTS_PER_ACTOR and the organisations' daily quota to {RAISED:,}"
+        )
+        bench.set_up()
+        results = bench.measure(bench.serve())
+        described["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    finally:
+        bench.tear_down()
 
     rows, total_errors = table(results)
-    if args.max_requests is None:
-        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-        replaced = (
-            f"each worker replaced after {conf['max_requests']} ± "
-            f"{conf['max_requests_jitter']} requests (gunicorn.conf.py)"
-        )
-    elif args.max_requests:
-        replaced = f"each worker replaced after {args.max_requests} requests (--max-requests)"
-    else:
-        replaced = "workers never replaced (--max-requests 0)"
-    setup = (
-        f"{people:,} beneficiaries ({doses:,} doses) imported by import_registry in "
-        f"{imported_in:.0f} s; gunicorn -c gunicorn.conf.py, 2 sync workers, {replaced}; "
-        f"wrk -t{args.threads} -c{args.connections} -d{args.seconds:g}s, "
-        f"{args.rounds} round(s), medians; KYVS_STARTS_PER_ACTOR and the daily quota "
-        f"raised to {RAISED:,} for the run."
-    )
     block = "\n".join(
         [
             *(f"- {name}: {value}" for name, value in described.items()),
-            f"- setup: {setup}",
+            f"- setup: {bench.setup_line()}",
             "",
             *rows,
             "",
