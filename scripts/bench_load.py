@@ -516,6 +516,9 @@ class Fixtures:
         self.registry_pks = range(bounds["low"], bounds["high"] + 1)
         self.people = len(self.registry_pks)
         self.next_person = 1
+        # What the current run was given: discarded after it (discard).
+        self.made_verifications: list[int] = []
+        self.made_sessions: list[str] = []
 
     def form_headers(self, session: str) -> dict:
         return {
@@ -549,6 +552,7 @@ class Fixtures:
             for i in range(count)
         ]
         Session.objects.bulk_create(rows, batch_size=2000)
+        self.made_sessions += [row.session_key for row in rows]
         return [row.session_key for row in rows]
 
     def pending(self, organisation, count: int, channel: str) -> list[tuple]:
@@ -590,6 +594,7 @@ class Fixtures:
             verification.code_delivery = Verification.Delivery.SENT
             made.append((verification, code))
         Verification.objects.bulk_create([v for v, _ in made], batch_size=2000)
+        self.made_verifications += [v.pk for v, _ in made]
         return made
 
     def confirmed(self, count: int) -> list[tuple[str, dict]]:
@@ -636,6 +641,25 @@ class Fixtures:
                 raise SystemExit(f"confirmOTP for a status token answered {status}: {answer!r}")
             tokens.append(json.loads(answer)["token"])
         return tokens
+
+    def discard(self) -> None:
+        """After a run: the sessions made for it, and the verifications made for it that
+        are still waiting for their code, deleted. The pools are made larger than any run
+        can use; left in place, thousands of verifications nobody started would count in
+        the organisation's day (the daily quota, the API's RateLimit headers count them on
+        every call) and weigh on the next runs."""
+        from django.contrib.sessions.models import Session
+
+        from verification.models import Verification
+
+        for first in range(0, len(self.made_verifications), 5000):
+            chunk = self.made_verifications[first : first + 5000]
+            Verification.objects.filter(pk__in=chunk, state=Verification.State.OTP_SENT).delete()
+        for first in range(0, len(self.made_sessions), 5000):
+            Session.objects.filter(
+                session_key__in=self.made_sessions[first : first + 5000]
+            ).delete()
+        self.made_verifications, self.made_sessions = [], []
 
     def people_block(self, size: int) -> int:
         """The first of `size` registry people no start has used yet: each start a mobile
@@ -858,7 +882,7 @@ def details(results: dict[str, list[Run]]) -> list[str]:
             line = (
                 f"- {endpoint.key} (round {number}): {run.requests:,} requests in "
                 f"{run.seconds:.1f} s, load {run.load:.2f} at start, "
-                f"{run.restarts} workers replaced"
+                f"workers replaced: {run.restarts}"
             )
             kinds = [f"{k} {n}" for k, n in run.errors.items() if n and k != "status"]
             if kinds:
@@ -1141,6 +1165,7 @@ class Bench:
             args,
             warm_up,
         )
+        fixtures.discard()
         results: dict[str, list[Run]] = {e.key: [] for e in ENDPOINTS}
         for round_ in range(1, args.rounds + 1):
             rates: dict[str, float] = {}
@@ -1158,6 +1183,7 @@ class Bench:
                 script = self.script(endpoint, fixtures, inputs)
                 run = run_wrk(script, self.server.port, args, args.seconds)
                 run.restarts = self.server.workers_booted() - booted
+                fixtures.discard()
                 results[endpoint.key].append(run)
                 rates[endpoint.key] = run.rps
                 errors = f"  ERRORS {run.errors}: {run.sample[:300]}" if run.error_count else ""
@@ -1165,7 +1191,7 @@ class Bench:
                     f"round {round_} {endpoint.key:<13} {run.rps:8.1f} req/s  "
                     f"p50 {run.p50_ms:6.1f} ms  p99 {run.p99_ms:6.1f} ms  "
                     f"({run.requests} requests, load {run.load:.2f}, "
-                    f"{run.restarts} workers replaced){errors}"
+                    f"workers replaced: {run.restarts}){errors}"
                 )
         return results
 
