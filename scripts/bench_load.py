@@ -519,6 +519,7 @@ class Fixtures:
         # What the current run was given: discarded after it (discard).
         self.made_verifications: list[int] = []
         self.made_sessions: list[str] = []
+        self.held_results: dict[str, int] = {}  # session key: its verification's pk
 
     def form_headers(self, session: str) -> dict:
         return {
@@ -597,11 +598,11 @@ class Fixtures:
         self.made_verifications += [v.pk for v, _ in made]
         return made
 
-    def confirmed(self, count: int) -> list[tuple[str, dict]]:
+    def confirmed(self, count: int) -> list[tuple[str, dict, int]]:
         """`count` web verifications confirmed with their right code by
         services.confirm_verification, each with the entries the confirm view then puts in
         the operator's session (ResultHandOff over a SessionStore):
-        [(public id, session entries)]."""
+        [(public id, session entries, pk)]."""
         from django.db import transaction
 
         from verification import services
@@ -621,7 +622,7 @@ class Fixtures:
                     ResultHandOff(
                         SessionStore(entries), self.settings.KYVS_RESULT_PICKUP_SECONDS
                     ).hold(outcome.result)
-                    held.append((str(verification.public_id), entries))
+                    held.append((str(verification.public_id), entries, verification.pk))
         return held
 
     def status_tokens(self) -> list[str]:
@@ -643,23 +644,32 @@ class Fixtures:
         return tokens
 
     def discard(self) -> None:
-        """After a run: the sessions made for it, and the verifications made for it that
-        are still waiting for their code, deleted. The pools are made larger than any run
-        can use; left in place, thousands of verifications nobody started would count in
-        the organisation's day (the daily quota, the API's RateLimit headers count them on
-        every call) and weigh on the next runs."""
+        """After a run: the sessions made for it deleted, and the verifications made for
+        it that no request used: those still waiting for their code, and those whose result
+        is still held in its session. The pools are made larger than any run can use; left
+        in place, thousands of verifications no request touched would count in the
+        organisation's day (the daily quota, and the API's RateLimit headers on every call)
+        and weigh on the next runs."""
+        from django.contrib.sessions.backends.db import SessionStore
         from django.contrib.sessions.models import Session
 
         from verification.models import Verification
 
+        unshown = [
+            self.held_results[row.session_key]
+            for row in Session.objects.filter(session_key__in=list(self.held_results))
+            if any(k.startswith("kyvs.result.") for k in SessionStore().decode(row.session_data))
+        ]
+        waiting = Verification.State.OTP_SENT
         for first in range(0, len(self.made_verifications), 5000):
             chunk = self.made_verifications[first : first + 5000]
-            Verification.objects.filter(pk__in=chunk, state=Verification.State.OTP_SENT).delete()
+            Verification.objects.filter(pk__in=chunk, state=waiting).delete()
+        for first in range(0, len(unshown), 5000):
+            Verification.objects.filter(pk__in=unshown[first : first + 5000]).delete()
         for first in range(0, len(self.made_sessions), 5000):
-            Session.objects.filter(
-                session_key__in=self.made_sessions[first : first + 5000]
-            ).delete()
-        self.made_verifications, self.made_sessions = [], []
+            chunk = self.made_sessions[first : first + 5000]
+            Session.objects.filter(session_key__in=chunk).delete()
+        self.made_verifications, self.made_sessions, self.held_results = [], [], {}
 
     def people_block(self, size: int) -> int:
         """The first of `size` registry people no start has used yet: each start a mobile
@@ -732,9 +742,10 @@ class Fixtures:
         if key == "result":
             held = self.confirmed(size + 1)
             sessions = self.session_copies(hotels, size + 1, extra=lambda i: held[i][1])
+            self.held_results = {s: pk for s, (_, _, pk) in zip(sessions, held, strict=True)}
             return Inputs(
                 items=self.write(
-                    key, [f"{s} {v}" for s, (v, _) in zip(sessions[1:], held[1:], strict=True)]
+                    key, [f"{s} {v}" for s, (v, _, _) in zip(sessions[1:], held[1:], strict=True)]
                 ),
                 probe=(
                     "GET",
