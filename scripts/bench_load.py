@@ -886,22 +886,24 @@ def table(results: dict[str, list[Run]]) -> tuple[list[str], int]:
 
 
 def details(results: dict[str, list[Run]]) -> list[str]:
-    """Per run: requests, load average at its start, workers replaced, errors by kind."""
-    lines = []
+    """A table of every run: req/s, the load average at its start, the workers replaced
+    during it, and its errors by kind with the first unexpected answer."""
+    rounds = max(len(runs) for runs in results.values())
+    lines = [
+        "| run | " + " | ".join(f"round {n}" for n in range(1, rounds + 1)) + " |",
+        "|---|" + "---|" * rounds,
+    ]
     for endpoint in ENDPOINTS:
-        for number, run in enumerate(results[endpoint.key], start=1):
-            line = (
-                f"- {endpoint.key} (round {number}): {run.requests:,} requests in "
-                f"{run.seconds:.1f} s, load {run.load:.2f} at start, "
-                f"workers replaced: {run.restarts}"
-            )
+        cells = []
+        for run in results[endpoint.key]:
+            cell = f"{run.rps:,.0f} req/s, load {run.load:.2f}, {run.restarts} replaced"
             kinds = [f"{k} {n}" for k, n in run.errors.items() if n and k != "status"]
             if kinds:
-                line += f"; errors: {', '.join(kinds)}; first unexpected answer: "
-                line += run.sample[:200] or "none"
+                cell += f"; errors: {', '.join(kinds)}; first: {run.sample[:120] or 'none'}"
             elif not run.requests:
-                line += "; nothing answered within the run"
-            lines.append(line)
+                cell += "; nothing answered"
+            cells.append(cell.replace("|", "\\|"))
+        lines.append(f"| {endpoint.key} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -1273,7 +1275,7 @@ def main() -> None:
             "",
             *rows,
             "",
-            "Each run:",
+            "Each run (req/s, the load average at its start, workers replaced during it):",
             "",
             *details(results),
         ]
