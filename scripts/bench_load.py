@@ -82,6 +82,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -248,6 +249,81 @@ class Gunicorn:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+# --- other work on the machine during a run ---------------------------------------------
+
+
+def busy_ticks() -> int:
+    """CPU time spent busy by all CPUs since boot, in clock ticks (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return user + nice + system + irq + softirq + steal
+
+
+class OtherWork:
+    """The share of the machine's CPU time that went to other work than the benchmark's
+    during a run: all busy time (/proc/stat) less that of the benchmark's processes,
+    sampled from /proc every half second while the run lasts (so that a process that ends
+    meanwhile, a replaced worker, a PostgreSQL backend, is counted up to its last sample).
+    The benchmark's are: this process and its children (wrk), gunicorn's master and
+    workers, PostgreSQL's backends for the benchmark's database and its background
+    processes, and Redis. Other sessions' use of PostgreSQL and Redis counts as the
+    benchmark's; a backend's last half second before it ends counts as other work."""
+
+    def __init__(self, database: str, gunicorn_pid: int):
+        self.database, self.gunicorn_pid = database, gunicorn_pid
+        self.own_pids = {os.getpid(), gunicorn_pid}
+        self.kinds: dict[int, bool] = {}
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self.stopping = threading.Event()
+        self.sample()
+        self.first = dict(self.last)
+        self.began, self.busy = time.monotonic(), busy_ticks()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def ours(self, pid: int, parent: int) -> bool:
+        if pid in self.own_pids or parent in self.own_pids:
+            return True
+        if pid not in self.kinds:
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                return False
+            text = command.decode(errors="replace")
+            backend = text.startswith("postgres: ") and f" {self.database} " in text
+            background = re.match(r"postgres: [^ ]+: [a-z ]+ *$", text) is not None
+            self.kinds[pid] = backend or background or text.startswith("redis-server")
+        return self.kinds[pid]
+
+    def sample(self) -> None:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            pid, parent = int(entry), int(fields[1])
+            if self.ours(pid, parent):
+                self.last[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+
+    def loop(self) -> None:
+        while not self.stopping.wait(0.5):
+            self.sample()
+
+    def stop(self) -> float:
+        """The other work's share of the machine during the run, 0 to 1."""
+        self.stopping.set()
+        self.thread.join()
+        self.sample()
+        total = busy_ticks() - self.busy
+        ours = sum(ticks - self.first.get(pid, 0) for pid, ticks in self.last.items())
+        capacity = (time.monotonic() - self.began) * os.sysconf("SC_CLK_TCK") * os.cpu_count()
+        return max(total - ours, 0) / capacity
 
 
 # --- wrk and its Lua scripts -----------------------------------------------------------
@@ -423,6 +499,7 @@ class Run:
     sample: str
     load: float
     restarts: int = 0
+    others: float = 0.0  # the share of the machine's CPU other work took (OtherWork)
 
     @property
     def rps(self) -> float:
@@ -886,8 +963,9 @@ def table(results: dict[str, list[Run]]) -> tuple[list[str], int]:
 
 
 def details(results: dict[str, list[Run]]) -> list[str]:
-    """A table of every run: req/s, the load average at its start, the workers replaced
-    during it, and its errors by kind with the first unexpected answer."""
+    """A table of every run: req/s, the share of the machine other work took during it,
+    the load average at its start, the workers replaced during it, and its errors by kind
+    with the first unexpected answer."""
     rounds = max(len(runs) for runs in results.values())
     lines = [
         "| run | " + " | ".join(f"round {n}" for n in range(1, rounds + 1)) + " |",
@@ -896,7 +974,10 @@ def details(results: dict[str, list[Run]]) -> list[str]:
     for endpoint in ENDPOINTS:
         cells = []
         for run in results[endpoint.key]:
-            cell = f"{run.rps:,.0f} req/s, load {run.load:.2f}, {run.restarts} replaced"
+            cell = (
+                f"{run.rps:,.0f} req/s, other work {run.others:.0%}, load {run.load:.2f}, "
+                f"{run.restarts} replaced"
+            )
             kinds = [f"{k} {n}" for k, n in run.errors.items() if n and k != "status"]
             if kinds:
                 cell += f"; errors: {', '.join(kinds)}; first: {run.sample[:120] or 'none'}"
@@ -1194,7 +1275,9 @@ class Bench:
                 self.probe(endpoint, inputs)
                 booted = self.server.workers_booted()
                 script = self.script(endpoint, fixtures, inputs)
+                others = OtherWork(args.database_name, self.server.process.pid)
                 run = run_wrk(script, self.server.port, args, args.seconds)
+                run.others = others.stop()
                 run.restarts = self.server.workers_booted() - booted
                 fixtures.discard()
                 results[endpoint.key].append(run)
@@ -1203,7 +1286,7 @@ class Bench:
                 self.step(
                     f"round {round_} {endpoint.key:<13} {run.rps:8.1f} req/s  "
                     f"p50 {run.p50_ms:6.1f} ms  p99 {run.p99_ms:6.1f} ms  "
-                    f"({run.requests} requests, load {run.load:.2f}, "
+                    f"({run.requests} requests, other work {run.others:.0%}, load {run.load:.2f}, "
                     f"workers replaced: {run.restarts}){errors}"
                 )
         return results
@@ -1275,7 +1358,9 @@ def main() -> None:
             "",
             *rows,
             "",
-            "Each run (req/s, the load average at its start, workers replaced during it):",
+            "Each run: req/s, the share of the machine's CPU time that other work than the "
+            "benchmark's took during it, the load average at its start, workers replaced "
+            "during it.",
             "",
             *details(results),
         ]
