@@ -263,33 +263,32 @@ def busy_ticks() -> int:
 
 class OtherWork:
     """The share of the machine's CPU time that went to other work than the benchmark's
-    during a run: all busy time (/proc/stat) less that of the benchmark's processes,
-    sampled from /proc every half second while the run lasts (so that a process that ends
-    meanwhile, a replaced worker, a PostgreSQL backend, is counted up to its last sample).
-    The benchmark's are: this process and its children (wrk), gunicorn's master and
-    workers, PostgreSQL's backends for the benchmark's database and its background
-    processes, and Redis. Other sessions' use of PostgreSQL and Redis counts as the
-    benchmark's; a backend's last half second before it ends counts as other work."""
+    during a run: all busy time (/proc/stat) less that of the benchmark's processes.
+
+    The benchmark's are this process and gunicorn's master with their children (wrk, the
+    workers), counted exactly: a parent's own time and that of its children it has reaped
+    (a replaced worker, wrk once done), plus its children alive at the end, less those
+    alive at the start. And PostgreSQL's backends for the benchmark's database, its
+    background processes and Redis, sampled from /proc every half second while the run
+    lasts: one that ends meanwhile counts up to its last sample. Other sessions' use of
+    PostgreSQL and Redis counts as the benchmark's."""
 
     def __init__(self, database: str, gunicorn_pid: int):
-        self.database, self.gunicorn_pid = database, gunicorn_pid
-        self.own_pids = {os.getpid(), gunicorn_pid}
+        self.database = database
+        self.parents = {os.getpid(), gunicorn_pid}
         self.kinds: dict[int, bool] = {}
-        self.first: dict[int, int] = {}
-        self.last: dict[int, int] = {}
         self.stopping = threading.Event()
-        self.sample()
-        self.first = dict(self.last)
         self.began, self.busy = time.monotonic(), busy_ticks()
+        self.parents_first, self.children_first, self.served_first = self.sample()
+        self.served_last = dict(self.served_first)
         self.thread = threading.Thread(target=self.loop, daemon=True)
         self.thread.start()
 
-    def ours(self, pid: int, parent: int) -> bool:
-        if pid in self.own_pids or parent in self.own_pids:
-            return True
+    def serves(self, pid: int) -> bool:
+        """Whether `pid` is one of PostgreSQL's or Redis's processes the benchmark uses."""
         if pid not in self.kinds:
             try:
-                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\\0", b" ")
             except OSError:
                 return False
             text = command.decode(errors="replace")
@@ -298,7 +297,10 @@ class OtherWork:
             self.kinds[pid] = backend or background or text.startswith("redis-server")
         return self.kinds[pid]
 
-    def sample(self) -> None:
+    def sample(self) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+        """Clock ticks of CPU time so far: of the parents (their children reaped
+        included), of the parents' live children, and of the servers' processes."""
+        parents, children, served = {}, {}, {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -308,20 +310,32 @@ class OtherWork:
                 continue
             fields = stat.rsplit(")", 1)[1].split()
             pid, parent = int(entry), int(fields[1])
-            if self.ours(pid, parent):
-                self.last[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+            own = int(fields[11]) + int(fields[12])  # utime, stime
+            if pid in self.parents:
+                parents[pid] = own + int(fields[13]) + int(fields[14])  # cutime, cstime
+            elif parent in self.parents:
+                children[pid] = own
+            elif self.serves(pid):
+                served[pid] = own
+        return parents, children, served
 
     def loop(self) -> None:
         while not self.stopping.wait(0.5):
-            self.sample()
+            self.served_last.update(self.sample()[2])
 
     def stop(self) -> float:
         """The other work's share of the machine during the run, 0 to 1."""
         self.stopping.set()
         self.thread.join()
-        self.sample()
+        parents, children, served = self.sample()
+        self.served_last.update(served)
+        ours = (
+            sum(parents[p] - self.parents_first.get(p, 0) for p in parents)
+            + sum(children.values())
+            - sum(self.children_first.values())
+            + sum(t - self.served_first.get(p, 0) for p, t in self.served_last.items())
+        )
         total = busy_ticks() - self.busy
-        ours = sum(ticks - self.first.get(pid, 0) for pid, ticks in self.last.items())
         capacity = (time.monotonic() - self.began) * os.sysconf("SC_CLK_TCK") * os.cpu_count()
         return max(total - ours, 0) / capacity
 
