@@ -26,7 +26,8 @@ listed apart, as "in Lua" (django-redis's `incr` is an EVAL that runs EXISTS the
 Everything is on loopback and bounded (one flow); the database is made, used and dropped,
 and the Redis keys it made (prefix kyvs) are deleted before and after. db 0 is refused.
 
-Prints a Markdown table: one row per request, with the Redis commands by name.
+Prints a Markdown table: one row per request, with the Redis commands by name, the SQL
+statements, the writes among them and the transactions that wrote.
 """
 
 import argparse
@@ -140,15 +141,29 @@ class Recorder:
 
 
 class SqlCounter:
-    """Statements sent to the default database, and how many of them write."""
+    """Statements sent to the default database, how many of them write, and how many
+    transactions that wrote were committed (each is a WAL flush on the primary): a write
+    outside an atomic block is a transaction of its own; the writes of one atomic block
+    count once, when it commits (a block rolled back counts none)."""
 
-    def __init__(self):
-        self.statements = self.writes = 0
+    def __init__(self, connection):
+        self.connection = connection
+        self.statements = self.writes = self.commits = 0
+        self.pending = False
+
+    def _committed(self) -> None:
+        self.pending = False
+        self.commits += 1
 
     def __call__(self, execute, sql, params, many, context):
         self.statements += 1
         if re.match(r"\s*(INSERT|UPDATE|DELETE)\b", sql, re.IGNORECASE):
             self.writes += 1
+            if not self.connection.in_atomic_block:
+                self.commits += 1
+            elif not self.pending:
+                self.pending = True
+                self.connection.on_commit(self._committed)
         return execute(sql, params, many, context)
 
 
@@ -203,9 +218,9 @@ def main() -> None:
     print_table(rows)
 
 
-def run_flow(folder: Path, args) -> list[tuple[str, int, int, int, collections.Counter]]:
-    """One sign-in and one verification on each channel; [(label, Redis commands, SQL
-    statements, SQL writes, Redis commands by name)]."""
+def run_flow(folder: Path, args) -> list[tuple]:
+    """One sign-in and one verification on each channel; [(label, Redis commands sent, SQL
+    statements, SQL writes, transactions that wrote, Redis commands by name)]."""
     import django
 
     django.setup()
@@ -247,7 +262,7 @@ def run_flow(folder: Path, args) -> list[tuple[str, int, int, int, collections.C
 
     def measure(label: str, send):
         recorder.mark(label)
-        counter = SqlCounter()
+        counter = SqlCounter(connection)
         with connection.execute_wrapper(counter):
             response = send()
         counted.append((label, counter))
@@ -367,19 +382,19 @@ def run_flow(folder: Path, args) -> list[tuple[str, int, int, int, collections.C
             for line in lines
         )
         sent = sum(1 for line in lines if line["client_type"] != "lua")
-        rows.append((label, sent, counter.statements, counter.writes, names))
+        rows.append((label, sent, counter.statements, counter.writes, counter.commits, names))
     return rows
 
 
 def print_table(rows) -> None:
     print(
         "| request | Redis commands sent | which (and what an EVAL ran in Lua) "
-        "| SQL statements | of them writes |"
+        "| SQL statements | of them writes | transactions that wrote |"
     )
-    print("|---|---:|---|---:|---:|")
-    for label, count, statements, writes, names in rows:
+    print("|---|---:|---|---:|---:|---:|")
+    for label, count, statements, writes, commits, names in rows:
         which = ", ".join(f"{name} {n}" for name, n in sorted(names.items())) or "—"
-        print(f"| {label} | {count} | {which} | {statements} | {writes} |")
+        print(f"| {label} | {count} | {which} | {statements} | {writes} | {commits} |")
 
 
 if __name__ == "__main__":
