@@ -1132,6 +1132,22 @@ class Bench:
 
         self.args = args
         self.began = time.monotonic()
+        self.maintenance = psycopg.connect(args.database_url, autocommit=True)
+        # One run at a time per database name, across processes: another run's database
+        # is never dropped under it.
+        locked = self.maintenance.execute(
+            "SELECT pg_try_advisory_lock(hashtext(%s))", [f"bench_load:{args.database_name}"]
+        ).fetchone()[0]
+        if not locked:
+            self.maintenance.close()
+            raise SystemExit(
+                f"another bench_load run is using the database {args.database_name}; "
+                "wait for it, or give this one --database-name and --redis-url of its own"
+            )
+        self.cache = redis.Redis.from_url(args.redis_url)
+        self.server: Gunicorn | None = None
+        self.django_ready = False
+        self.owns_database = False
         self.folder = Path(tempfile.mkdtemp(prefix="kyvs-bench-load-"))
         (self.folder / "bench_settings.py").write_text(
             SETTINGS.format(static=str(self.folder / "static"))
@@ -1161,10 +1177,6 @@ class Bench:
                 "WEB_CONCURRENCY": "2",
             }
         )
-        self.maintenance = psycopg.connect(args.database_url, autocommit=True)
-        self.cache = redis.Redis.from_url(args.redis_url)
-        self.server: Gunicorn | None = None
-        self.django_ready = False
 
     def step(self, what: str) -> None:
         print(f"[{time.monotonic() - self.began:6.1f} s] {what}", flush=True)
@@ -1184,6 +1196,7 @@ class Bench:
         name = self.args.database_name
         self.maintenance.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         self.maintenance.execute(f"CREATE DATABASE {name}")
+        self.owns_database = True
         self.forget_keys()
         self.step("migrate, collectstatic, organisations")
         self.manage("migrate", "--noinput", "-v0")
@@ -1341,8 +1354,9 @@ class Bench:
             from django.db import connections
 
             connections.close_all()
-        name = self.args.database_name
-        self.maintenance.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if self.owns_database:
+            name = self.args.database_name
+            self.maintenance.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         self.maintenance.close()
         self.forget_keys()
         self.cache.close()
