@@ -7,14 +7,16 @@ the same processes in the same run.
     python scripts/bench_load.py --large          # 1,000,000 beneficiaries
     python scripts/bench_load.py --smoke          # 10,000, 2 s an endpoint, nothing written
         [--seconds 10] [--rounds 1] [--connections 16] [--threads 2] [--table latest]
-        [--database-url postgres://postgres@127.0.0.1:5432/postgres]
-        [--redis-url redis://127.0.0.1:6379/7]
+        [--max-requests N] [--max-other-work 0.10] [--attempts 3] [--no-write]
+        [--keep-folder] [--database-url postgres://postgres@127.0.0.1:5432/postgres]
+        [--database-name kyvs_loadbench] [--redis-url redis://127.0.0.1:6379/7]
 
 What it starts, all on loopback and all stopped or dropped at the end:
 
 - the database kyvs_loadbench (--database-name) on the server of --database-url (the
-  database that URL names is only connected to), migrated; the Redis database of
-  --redis-url (never db 0), whose kyvs keys are deleted before and after;
+  database that URL names is only connected to), migrated, under an advisory lock that
+  keeps a second run on the same name out; the Redis database of --redis-url (never db 0),
+  whose kyvs keys are deleted before and after;
 - the registry: a synthetic export of --beneficiaries people (verification/sample_registry.py,
   the importer's test shape: 0 to 3 doses each, every tenth name in Gujarati), loaded by
   `manage.py import_registry`, then ANALYZEd;
@@ -56,14 +58,18 @@ hash; marked sent). Between runs, in this process, with the same settings:
 Each endpoint is probed once with one prepared item before wrk starts (the run stops if the
 probe's status is wrong), then driven by `wrk -t2 -c16 -d10s` with a Lua script written
 into the temporary folder. The Lua script checks every response's status against the one
-expected; a different status, wrk's socket errors (connect, read, write, timeout) and
-requests made after the prepared items ran out all count as errors.
+expected; a different status and wrk's socket errors (connect, read, write, timeout)
+count as errors (requests made after the prepared items ran out answer unexpectedly, and
+are counted apart to say why). The share of the machine's CPU time that other work took
+during each run is measured (OtherWork); a run with more than --max-other-work of it is
+made again, up to --attempts times.
 
 It prints a table of req/s, p50, p99, errors, the ratio to the baseline, the target and
 whether it is met (issue 13's targets: ratio, p99 at most 3 x p50, no errors), the machine
-(CPU, cores, memory, PostgreSQL and Redis versions, load average at the start), and writes
-the same into docs/performance.md between the markers of --table (replaced on each run;
---smoke writes nothing). Exits 1 if any request erred, whatever the targets.
+(CPU, cores, memory, software versions, load average at the start) and each run's
+figures, and writes the same into docs/performance.md between the markers of --table
+(replaced on each run; --smoke writes nothing). Exits 1 if any request erred, whatever the
+targets.
 """
 
 import argparse
@@ -1132,6 +1138,22 @@ class Bench:
 
         self.args = args
         self.began = time.monotonic()
+        self.maintenance = psycopg.connect(args.database_url, autocommit=True)
+        # One run at a time per database name, across processes: another run's database
+        # is never dropped under it.
+        locked = self.maintenance.execute(
+            "SELECT pg_try_advisory_lock(hashtext(%s))", [f"bench_load:{args.database_name}"]
+        ).fetchone()[0]
+        if not locked:
+            self.maintenance.close()
+            raise SystemExit(
+                f"another bench_load run is using the database {args.database_name}; "
+                "wait for it, or give this one --database-name and --redis-url of its own"
+            )
+        self.cache = redis.Redis.from_url(args.redis_url)
+        self.server: Gunicorn | None = None
+        self.django_ready = False
+        self.owns_database = False
         self.folder = Path(tempfile.mkdtemp(prefix="kyvs-bench-load-"))
         (self.folder / "bench_settings.py").write_text(
             SETTINGS.format(static=str(self.folder / "static"))
@@ -1161,10 +1183,6 @@ class Bench:
                 "WEB_CONCURRENCY": "2",
             }
         )
-        self.maintenance = psycopg.connect(args.database_url, autocommit=True)
-        self.cache = redis.Redis.from_url(args.redis_url)
-        self.server: Gunicorn | None = None
-        self.django_ready = False
 
     def step(self, what: str) -> None:
         print(f"[{time.monotonic() - self.began:6.1f} s] {what}", flush=True)
@@ -1184,6 +1202,7 @@ class Bench:
         name = self.args.database_name
         self.maintenance.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         self.maintenance.execute(f"CREATE DATABASE {name}")
+        self.owns_database = True
         self.forget_keys()
         self.step("migrate, collectstatic, organisations")
         self.manage("migrate", "--noinput", "-v0")
@@ -1341,8 +1360,9 @@ class Bench:
             from django.db import connections
 
             connections.close_all()
-        name = self.args.database_name
-        self.maintenance.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if self.owns_database:
+            name = self.args.database_name
+            self.maintenance.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         self.maintenance.close()
         self.forget_keys()
         self.cache.close()
