@@ -63,7 +63,6 @@ class Beneficiary(models.Model):
     reference_id = ReferenceIdField(
         _("beneficiary reference id"),
         max_length=14,
-        unique=True,
         validators=[RegexValidator(r"\A[0-9]{14}\Z", _("A reference id is 14 digits."))],
     )
     name = models.CharField(_("name as registered"), max_length=200)
@@ -81,6 +80,14 @@ class Beneficiary(models.Model):
         verbose_name = _("beneficiary")
         verbose_name_plural = _("beneficiaries")
         indexes = [models.Index(fields=["mobile", "name_normalised"])]
+        # A constraint rather than unique=True: on PostgreSQL, unique=True on a text column
+        # also makes a second index for LIKE, which no query here uses and which every
+        # import pays for (docs/benchmarks.md). Lookups are by the whole id.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference_id"], name="one_beneficiary_per_reference_id"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.reference_id
@@ -115,8 +122,14 @@ class Dose(models.Model):
         PRIMARY = "primary", _("Primary")
         PRECAUTION = "precaution", _("Precaution")
 
+    # No index of its own: one_dose_per_number's index starts with the beneficiary and
+    # serves every look-up by it, and a second index would only slow the import.
     beneficiary = models.ForeignKey(
-        Beneficiary, on_delete=models.CASCADE, related_name="doses", verbose_name=_("beneficiary")
+        Beneficiary,
+        on_delete=models.CASCADE,
+        related_name="doses",
+        verbose_name=_("beneficiary"),
+        db_index=False,
     )
     vaccine = models.ForeignKey(
         Vaccine, on_delete=models.PROTECT, related_name="doses", verbose_name=_("vaccine")

@@ -167,3 +167,33 @@ def test_beneficiaries_are_found_by_normalised_name_and_mobile():
     assert list(
         Beneficiary.objects.matching("asha patel", normalise_mobile("+91 98765 43210"))
     ) == [asha]
+
+
+def test_a_reference_id_is_registered_once():
+    from django.db import IntegrityError, transaction
+
+    make_beneficiary(reference_id="12345678901234")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_beneficiary(reference_id="12345678901234")
+
+
+def test_the_registry_tables_carry_only_the_indexes_its_queries_use():
+    """Every index on these tables is written by each imported row (docs/benchmarks.md):
+    the primary keys, the reference id's uniqueness, the match by mobile and name, one
+    dose per number (which serves look-ups by beneficiary too) and the vaccine's foreign
+    key (which a vaccine's deletion checks)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        indexed = {
+            table: sorted(
+                tuple(details["columns"])
+                for details in connection.introspection.get_constraints(cursor, table).values()
+                if details["index"] or details["unique"] or details["primary_key"]
+            )
+            for table in ("verification_beneficiary", "verification_dose")
+        }
+    assert indexed == {
+        "verification_beneficiary": [("id",), ("mobile", "name_normalised"), ("reference_id",)],
+        "verification_dose": [("beneficiary_id", "kind", "dose_number"), ("id",), ("vaccine_id",)],
+    }
