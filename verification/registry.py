@@ -58,6 +58,22 @@ def normalise_name(name: str) -> str:
     precomposed character and the same name typed with a combining mark, and "അരുൺ"
     (atomic chillu) and "അരുണ്\u200d" (consonant, virama, joiner).
     """
+    if name.isascii():
+        # In ASCII, NFKC and the legacy spellings change nothing, casefolding is lower()
+        # and nothing is invisible: the same form as _normalise_any gives, without looking
+        # up each character (an import normalises every beneficiary's name).
+        return " ".join(name.translate(_ASCII_AS_SPACE).lower().split())
+    return _normalise_any(name)
+
+
+# The ASCII characters normalise_name makes spaces: Unicode categories P, S, Z and C.
+_ASCII_AS_SPACE = str.maketrans(
+    {chr(code): " " for code in range(128) if unicodedata.category(chr(code))[0] in "PSZC"}
+)
+
+
+def _normalise_any(name: str) -> str:
+    """normalise_name for text in any script, one character at a time."""
     text = unicodedata.normalize("NFKC", name).translate(_ATOMIC_AS_SEQUENCE).casefold()
     out = []
     for char in text:

@@ -1,6 +1,8 @@
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kyvs.mobile import InvalidMobile, mask_mobile, normalise_mobile
 from tests.factories import add_dose, make_beneficiary
@@ -197,3 +199,10 @@ def test_the_registry_tables_carry_only_the_indexes_its_queries_use():
         "verification_beneficiary": [("id",), ("mobile", "name_normalised"), ("reference_id",)],
         "verification_dose": [("beneficiary_id", "kind", "dose_number"), ("id",), ("vaccine_id",)],
     }
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_an_ascii_name_normalises_as_a_name_in_any_script_would(name):
+    from verification.registry import _normalise_any
+
+    assert normalise_name(name) == _normalise_any(name)
