@@ -1,5 +1,6 @@
 """What the scripts of scripts/ share: their throwaway databases and Redis keys, gunicorn on
-loopback, HTTP requests to it, and the load average.
+loopback, HTTP requests to it, timing requests of several kinds interleaved at random, and
+the load average.
 
 A script run as `python scripts/<name>.py` has its own folder first on sys.path, so it
 imports this module as `_bench`. Only the standard library is imported here at first;
@@ -9,12 +10,15 @@ psycopg and Django are imported by the functions that use them, when they are ca
 import argparse
 import http.client
 import os
+import random
 import re
 import secrets
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote_plus, urlsplit, urlunsplit
 
@@ -237,6 +241,87 @@ class Gunicorn:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+# --- timing requests in this process, through Django's test client ----------------------
+
+
+def use_test_settings() -> None:
+    """Make the repository importable and, unless the environment says otherwise, Django's
+    settings the test suite's (kyvs.test_settings) with only errors logged. Before Django
+    is set up."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyvs.test_settings")
+    os.environ.setdefault("KYVS_LOG_LEVEL", "ERROR")
+
+
+def raise_start_limits() -> None:
+    """The limits on starts (per mobile an hour and a day, per operator or API key) raised
+    to 1,000,000, out of the way of a script that times starts, not limits. Before Django
+    is set up."""
+    for name in ["KYVS_OTPS_PER_MOBILE_PER_HOUR", "KYVS_OTPS_PER_MOBILE_PER_DAY"]:
+        os.environ[name] = "1000000"
+    os.environ["KYVS_STARTS_PER_ACTOR"] = "1000000"
+
+
+@contextmanager
+def throwaway_test_database() -> Iterator[None]:
+    """Django's test environment (mail kept in memory, the test client's host name
+    "testserver" allowed) and a test database made with the migrations, as pytest-django
+    makes one (in memory for SQLite, test_<name> on PostgreSQL), destroyed on leaving.
+    Django must be set up."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    settings.ALLOWED_HOSTS = ["testserver"]
+    old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
+    try:
+        yield
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def timed(
+    requests: dict[str, list], send: Callable, rng: random.Random | None = None
+) -> dict[str, list[float]]:
+    """Send every item of each kind through `send(kind, item)`, the kinds interleaved at
+    random (shuffled by `rng`, else by the random module); the milliseconds each took, by
+    kind. The lists of `requests` are emptied."""
+    order = [kind for kind, items in requests.items() for _ in items]
+    (rng or random).shuffle(order)
+    timings: dict[str, list[float]] = {kind: [] for kind in requests}
+    for kind in order:
+        item = requests[kind].pop()
+        began = time.perf_counter()
+        send(kind, item)
+        timings[kind].append((time.perf_counter() - began) * 1000)
+    return timings
+
+
+def time_starts(
+    client, people: dict[str, list[tuple[str, str]]], rng: random.Random | None = None
+) -> dict[str, list[float]]:
+    """Start a verification (POST /verify/, purpose travel) with `client`, a test client
+    signed in as an operator, for each (full name, mobile) of each kind of `people`,
+    interleaved as by timed; the milliseconds of each, by kind. AssertionError if a start
+    does not answer 302."""
+
+    def start(kind: str, person: tuple[str, str]) -> None:
+        name, mobile = person
+        response = client.post(
+            "/verify/", {"full_name": name, "mobile_number": mobile, "purpose": "travel"}
+        )
+        assert response.status_code == 302, response.status_code
+
+    return timed(people, start, rng)
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The `p`-th percentile (0 to 100) of `values`, nearest rank, never past the last."""
+    ordered = sorted(values)
+    return ordered[min(int(round(p / 100 * (len(ordered) - 1))), len(ordered) - 1)]
 
 
 # --- the machine ------------------------------------------------------------------------
