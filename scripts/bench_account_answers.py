@@ -23,17 +23,14 @@ random:
 
 import argparse
 import os
-import random
 import socketserver
 import statistics
-import sys
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyvs.test_settings")
-os.environ.setdefault("KYVS_LOG_LEVEL", "ERROR")
+import _bench
+
+_bench.use_test_settings()
 # Limits far out of the way: this measures timing, not limits.
 for name in ["KYVS_PASSWORD_RESETS_PER_ADDRESS", "KYVS_PASSWORD_RESETS_PER_IP"]:
     os.environ[name] = "1000000"
@@ -70,32 +67,13 @@ def slow_smtp_server(delay: float) -> int:
     return server.server_address[1]
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(round(p / 100 * (len(ordered) - 1))), len(ordered) - 1)]
-
-
-def timed(requests: dict[str, list], send) -> dict[str, list[float]]:
-    """Send every request of each kind through `send(kind, item)`, interleaved at random;
-    milliseconds of each, by kind."""
-    order = [kind for kind, items in requests.items() for _ in items]
-    random.shuffle(order)
-    timings: dict[str, list[float]] = {kind: [] for kind in requests}
-    for kind in order:
-        item = requests[kind].pop()
-        began = time.perf_counter()
-        send(kind, item)
-        timings[kind].append((time.perf_counter() - began) * 1000)
-    return timings
-
-
 def report(title: str, timings: dict[str, list[float]]) -> None:
     print(f"\n{title}")
     print(f"  {'address':<14} {'n':>4} {'median ms':>10} {'p95 ms':>8} {'mean ms':>8}")
     for kind, values in timings.items():
         print(
             f"  {kind:<14} {len(values):>4} {statistics.median(values):>10.1f} "
-            f"{percentile(values, 95):>8.1f} {statistics.fmean(values):>8.1f}"
+            f"{_bench.percentile(values, 95):>8.1f} {statistics.fmean(values):>8.1f}"
         )
 
 
@@ -116,18 +94,14 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
     from django.test import override_settings
-    from django.test.utils import setup_test_environment
 
     from tests.conftest import SecondFactorClient
     from tests.factories import give_totp_device, make_member, make_organisation
     from tests.providers.helpers import application
 
-    setup_test_environment()
-    settings.ALLOWED_HOSTS = ["testserver"]
-    # setup_test_environment keeps mail in memory; this measures the real SMTP backend.
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
-    try:
+    with _bench.throwaway_test_database():
+        # The test environment keeps mail in memory; this measures the real SMTP backend.
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         organisation = make_organisation(name="Bench Travels")
         elsewhere = make_organisation(name="Bench Rail")
         n = args.requests
@@ -151,7 +125,7 @@ def main() -> None:
                     response = client.post("/accounts/password-reset/", {"email": address})
                     assert response.status_code == 302, response.status_code
 
-                report(f"password reset, KYVS_TASK_BACKEND={queue}", timed(resets, reset))
+                report(f"password reset, KYVS_TASK_BACKEND={queue}", _bench.timed(resets, reset))
 
         admin = make_member(organisation, "bench-admin", role="admin")
         give_totp_device(admin)
@@ -169,7 +143,7 @@ def main() -> None:
 
         database_queue = {"default": {"BACKEND": settings.TASK_BACKENDS["database"]}}
         with override_settings(TASKS=database_queue):
-            report("invitation, KYVS_TASK_BACKEND=database", timed(invitations, invite))
+            report("invitation, KYVS_TASK_BACKEND=database", _bench.timed(invitations, invite))
 
         m = args.applications
         applications = {
@@ -197,9 +171,10 @@ def main() -> None:
 
         hashers = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
         with override_settings(PASSWORD_HASHERS=hashers, TASKS=database_queue):
-            report("application, KYVS_TASK_BACKEND=database, PBKDF2", timed(applications, apply))
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+            report(
+                "application, KYVS_TASK_BACKEND=database, PBKDF2",
+                _bench.timed(applications, apply),
+            )
 
 
 if __name__ == "__main__":

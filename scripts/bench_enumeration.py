@@ -18,19 +18,14 @@ import argparse
 import os
 import random
 import statistics
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyvs.test_settings")
-os.environ.setdefault("KYVS_LOG_LEVEL", "ERROR")
-# Limits far out of the way: this measures timing, not limits.
-for name in ["KYVS_OTPS_PER_MOBILE_PER_HOUR", "KYVS_OTPS_PER_MOBILE_PER_DAY"]:
-    os.environ[name] = "1000000"
-os.environ["KYVS_STARTS_PER_ACTOR"] = "1000000"
+import _bench
+
+_bench.use_test_settings()
+_bench.raise_start_limits()
 
 
 def slow_gateway(delay: float) -> str:
@@ -48,11 +43,6 @@ def slow_gateway(delay: float) -> str:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}/sms"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(round(p / 100 * (len(ordered) - 1))), len(ordered) - 1)]
 
 
 def median_gap(a: list[float], b: list[float], resamples: int = 2000) -> tuple[float, ...]:
@@ -84,14 +74,10 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
     from django.test import Client, override_settings
-    from django.test.utils import setup_test_environment
 
     from tests.factories import make_beneficiary, make_member, make_organisation
 
-    setup_test_environment()
-    settings.ALLOWED_HOSTS = ["testserver"]
-    old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
-    try:
+    with _bench.throwaway_test_database():
         organisation = make_organisation(name="Bench Travels", daily_quota=10**9)
         operator = make_member(organisation, "bench-operator")
         n = args.starts
@@ -114,24 +100,14 @@ def main() -> None:
                 "no match": [(f"Nobody Person {i}", f"95{i:08d}") for i in range(n)],
                 "two matches": [(f"Twin Person {i}", f"96{i:08d}") for i in range(n)],
             }
-            order = [kind for kind in kinds for _ in range(n)]
-            random.shuffle(order)
-            timings: dict[str, list[float]] = {kind: [] for kind in kinds}
-            for kind in order:
-                name, mobile = kinds[kind].pop()
-                began = time.perf_counter()
-                response = client.post(
-                    "/verify/", {"full_name": name, "mobile_number": mobile, "purpose": "travel"}
-                )
-                timings[kind].append((time.perf_counter() - began) * 1000)
-                assert response.status_code == 302, response.status_code
+            timings = _bench.time_starts(client, kinds)
             queue_settings.disable()
             print(f"\nKYVS_TASK_BACKEND={queue}")
             print(f"  {'kind':<12} {'median ms':>10} {'p95 ms':>8} {'mean ms':>8} {'max ms':>8}")
             for kind, values in timings.items():
                 print(
                     f"  {kind:<12} {statistics.median(values):>10.1f} "
-                    f"{percentile(values, 95):>8.1f} {statistics.fmean(values):>8.1f} "
+                    f"{_bench.percentile(values, 95):>8.1f} {statistics.fmean(values):>8.1f} "
                     f"{max(values):>8.1f}"
                 )
             for other in ("no match", "two matches"):
@@ -140,8 +116,6 @@ def main() -> None:
                     f"  median of match − median of {other}: {gap:+.2f} ms "
                     f"(95 % bootstrap interval {low:+.2f} to {high:+.2f} ms)"
                 )
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -34,10 +34,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyvs.test_settings")
-os.environ.setdefault("KYVS_LOG_LEVEL", "ERROR")
+import _bench
+
+_bench.use_test_settings()
 
 BENCH_DATABASE = "kyvs_bench_import"
 SECONDS = re.compile(r"^seconds ([0-9.e-]+)$", re.MULTILINE)
@@ -60,7 +59,7 @@ def run_import(path: Path, database_url: str) -> tuple[float, float, float]:
     env = {**os.environ, "DATABASE_URL": database_url}
     child = subprocess.Popen(  # noqa: S603 (our own interpreter, our own code)
         [sys.executable, "-c", CHILD, str(path)],
-        cwd=ROOT,
+        cwd=_bench.ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -163,10 +162,6 @@ def empty_tables() -> None:
             cursor.execute("DELETE FROM verification_beneficiary")
 
 
-def load_average() -> str:
-    return " ".join(f"{load:.1f}" for load in os.getloadavg())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="data rows in the file")
@@ -218,7 +213,9 @@ def main() -> None:
             people, doses = write_final_rows(path, vaccines, folder)
             version = connection.cursor().connection.info.server_version if postgresql else ""
             print(f"database   {connection.vendor} {version} ({settings['NAME']}, dropped after)")
-            print(f"machine    {os.cpu_count()} CPUs, load average {load_average()} at start")
+            print(
+                f"machine    {os.cpu_count()} CPUs, load average {_bench.load_average(1)} at start"
+            )
             print(
                 f"file       {args.rows:,} rows, {beneficiaries:,} beneficiaries, "
                 f"{dose_count:,} doses, {megabytes:.1f} MB"
@@ -237,7 +234,7 @@ def main() -> None:
                     f"round {round_}    import {seconds:6.1f} s, {import_rate:7,.0f} rows/s, "
                     f"process CPU {cpu:.1f} s, peak RSS {rss:.0f} MB | {baseline} "
                     f"{bare:6.1f} s, {bare_rate:7,.0f} "
-                    f"rows/s | import / bare {bare / seconds:.2f} | load {load_average()}"
+                    f"rows/s | import / bare {bare / seconds:.2f} | load {_bench.load_average(1)}"
                 )
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)

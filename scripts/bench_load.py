@@ -74,7 +74,6 @@ targets.
 
 import argparse
 import hashlib
-import http.client
 import json
 import os
 import platform
@@ -83,7 +82,6 @@ import re
 import runpy
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -94,11 +92,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote_plus, urlsplit, urlunsplit
+from urllib.parse import quote_plus
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "performance.md"
-HOST = "127.0.0.1"
+import _bench
+
+DOC = _bench.ROOT / "docs" / "performance.md"
 RAISED = 10**9
 PURPOSE = "travel"
 SESSION_POOL = 64  # operator sessions cycled by the pages that are not one-per-request
@@ -140,121 +138,16 @@ P99_OVER_P50 = 3.0
 # --- HTTP from this process (sign-in, probes) -------------------------------------------
 
 
-def request(port: int, path: str, *, method="GET", headers=None, body=None):
-    """(status, headers as a list of pairs, body bytes) of one request on a new connection."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=30)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, response.getheaders(), response.read()
-    finally:
-        connection.close()
-
-
-def cookies_of(headers) -> dict[str, str]:
-    return dict(
-        value.split(";", 1)[0].split("=", 1) for name, value in headers if name == "Set-Cookie"
-    )
-
-
-def form_token(body: bytes) -> str:
-    return re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1).decode()
-
-
 def sign_in(port: int, username: str, password: str) -> tuple[str, str, str]:
     """Sign in through the real login form; returns the session key, and the CSRF cookie
     and a form token read from the operator's form, good for every later POST."""
-    status, headers, body = request(port, "/accounts/login/")
-    assert status == 200, f"login form answered {status}"
-    csrf = cookies_of(headers)["csrftoken"]
-    status, headers, _ = request(
-        port,
-        "/accounts/login/",
-        method="POST",
-        body=f"username={username}&password={quote_plus(password)}"
-        f"&csrfmiddlewaretoken={form_token(body)}",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": f"csrftoken={csrf}",
-        },
-    )
-    session = cookies_of(headers).get("sessionid")
-    if status != 302 or not session:
-        raise SystemExit(f"signing in {username} answered {status} without a session")
-    status, headers, body = request(
+    session, csrf = _bench.sign_in(port, username, password)
+    status, headers, body = _bench.request(
         port, "/verify/", headers={"Cookie": f"sessionid={session}; csrftoken={csrf}"}
     )
     if status != 200:
         raise SystemExit(f"the operator's form answered {status} after signing in")
-    return session, csrf, form_token(body)
-
-
-# --- the processes ---------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-class Gunicorn:
-    """gunicorn -c gunicorn.conf.py on a free loopback port, its output in `log`; started
-    and stopped by this script only."""
-
-    def __init__(self, env: dict, log: Path, max_requests: int | None):
-        self.port = free_port()
-        self.log_path = log
-        self.log = open(log, "ab")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(  # noqa: S603 (a fixed command line)
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                str(ROOT / "gunicorn.conf.py"),
-                f"--bind={HOST}:{self.port}",
-                *([f"--max-requests={max_requests}"] if max_requests is not None else []),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.process.returncode}:\n{self.tail()}")
-            try:
-                if request(self.port, "/healthz")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(
-            f"gunicorn did not answer /healthz within {timeout:.0f} s:\n{self.tail()}"
-        )
-
-    def tail(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-    def workers_booted(self) -> int:
-        """Workers started so far (gunicorn logs each), the first two included."""
-        self.log.flush()
-        return self.log_path.read_text(errors="replace").count("Booting worker with pid")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+    return session, csrf, _bench.form_token(body)
 
 
 # --- other work on the machine during a run ---------------------------------------------
@@ -547,7 +440,7 @@ def run_wrk(script: Path, port: int, args, seconds: float) -> Run:
         "--timeout=5s",
         "-s",
         str(script),
-        f"http://{HOST}:{port}/",
+        f"http://{_bench.HOST}:{port}/",
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     fields, sample = {}, ""
@@ -684,7 +577,7 @@ class Fixtures:
                 scopes=scopes,
                 beneficiary=person,
                 mobile_masked=mask_mobile(person.mobile),
-                ip=HOST,
+                ip=_bench.HOST,
                 created_at=now,
             )
             verification.request_code(now, "en")
@@ -729,7 +622,7 @@ class Fixtures:
 
         tokens = []
         for verification, code in self.pending(self.hotels, STATUS_POOL, Verification.Channel.API):
-            status, _, answer = request(
+            status, _, answer = _bench.request(
                 self.port,
                 "/api/v3/vaccination/confirmOTP",
                 method="POST",
@@ -921,7 +814,7 @@ def machine(database_url: str, redis_url: str) -> dict[str, str]:
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)  # noqa: S607
     commit = subprocess.run(
         ["git", "describe", "--always", "--dirty"],  # noqa: S607
-        cwd=ROOT,
+        cwd=_bench.ROOT,
         capture_output=True,
         text=True,
         check=False,
@@ -937,7 +830,7 @@ def machine(database_url: str, redis_url: str) -> dict[str, str]:
         f"gunicorn {gunicorn.__version__}, PostgreSQL {pg}, Redis {redis_version}, "
         f"{(wrk.stdout or wrk.stderr).split(' [')[0].strip()}",
         "code": commit or "unknown",
-        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "load average at start": _bench.load_average(),
     }
 
 
@@ -1035,10 +928,6 @@ def registry_rows(beneficiaries: int) -> int:
     return 7 * full + (0, 1, 3, 6)[rest]
 
 
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--beneficiaries", type=int, default=100_000)
@@ -1072,13 +961,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-folder", action="store_true", help="keep the temporary folder (logs, Lua)"
     )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
-        help="a PostgreSQL server to create the benchmark's database on",
-    )
-    parser.add_argument("--database-name", default="kyvs_loadbench")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")
+    _bench.add_server_arguments(parser, database_name="kyvs_loadbench", redis_db=7)
     args = parser.parse_args(argv)
     if args.smoke:
         args.beneficiaries, args.seconds, args.rounds, args.no_write = 10_000, 2, 1, True
@@ -1087,15 +970,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             # start-up) and see no answer at all; the smoke run checks answers, not speed.
             args.max_requests = 0
         args.attempts = 1
-    for url in (args.database_url, args.redis_url):
-        if urlsplit(url).hostname not in {"127.0.0.1", "localhost"}:
-            parser.error(f"{url}: loopback only")
-    if not urlsplit(args.database_url).scheme.startswith("postgres"):
-        parser.error("--database-url must name a PostgreSQL server")
-    if urlsplit(args.redis_url).path.strip("/") in {"", "0"}:
-        parser.error("use a Redis database of its own (e.g. /7), not db 0")
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.database_name):
-        parser.error("--database-name: lower-case letters, digits and _ only")
+    _bench.check_server_arguments(parser, args)
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install wrk)")
     return args
@@ -1151,7 +1026,7 @@ class Bench:
                 "wait for it, or give this one --database-name and --redis-url of its own"
             )
         self.cache = redis.Redis.from_url(args.redis_url)
-        self.server: Gunicorn | None = None
+        self.server: _bench.Gunicorn | None = None
         self.django_ready = False
         self.owns_database = False
         self.folder = Path(tempfile.mkdtemp(prefix="kyvs-bench-load-"))
@@ -1165,20 +1040,14 @@ class Bench:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
         self.env.update(
             {
-                "PYTHONPATH": os.pathsep.join([str(self.folder), str(ROOT)]),
+                "PYTHONPATH": os.pathsep.join([str(self.folder), str(_bench.ROOT)]),
                 "DJANGO_SETTINGS_MODULE": "bench_settings",
-                "DJANGO_DEBUG": "false",
-                "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-                "DJANGO_ALLOWED_HOSTS": HOST,
-                "KYVS_SSL_REDIRECT": "false",
-                "KYVS_SECURE_COOKIES": "false",
-                "KYVS_SIGNING_KEY_FILE": str(self.folder / "signing-key.pem"),
-                "KYVS_SIGNING_KEY_GENERATE": "true",
+                **_bench.production_env(self.folder, _bench.HOST),
                 "KYVS_TASK_BACKEND": "database",
                 "KYVS_SMS_BACKEND": "file",
                 "KYVS_SMS_FILE": str(self.folder / "sms.jsonl"),
                 "KYVS_STARTS_PER_ACTOR": str(RAISED),
-                "DATABASE_URL": with_database(args.database_url, args.database_name),
+                "DATABASE_URL": _bench.with_database(args.database_url, args.database_name),
                 "REDIS_URL": args.redis_url,
                 "WEB_CONCURRENCY": "2",
             }
@@ -1190,7 +1059,7 @@ class Bench:
     def manage(self, *command: str, quiet=False) -> None:
         subprocess.run(  # noqa: S603 (our own interpreter and manage.py)
             [sys.executable, "manage.py", *command],
-            cwd=ROOT,
+            cwd=_bench.ROOT,
             env=self.env,
             check=True,
             stdout=subprocess.DEVNULL if quiet else None,
@@ -1199,11 +1068,9 @@ class Bench:
     def set_up(self) -> None:
         """The database, migrated; the static files; the organisations; the registry,
         imported by import_registry; Django set up in this process on the same."""
-        name = self.args.database_name
-        self.maintenance.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        self.maintenance.execute(f"CREATE DATABASE {name}")
+        _bench.create_database(self.maintenance, self.args.database_name)
         self.owns_database = True
-        self.forget_keys()
+        _bench.forget_keys(self.cache)
         self.step("migrate, collectstatic, organisations")
         self.manage("migrate", "--noinput", "-v0")
         self.manage("collectstatic", "--noinput", "-v0")
@@ -1219,7 +1086,7 @@ class Bench:
                 f"--daily-quota={RAISED}",
             )
         os.environ.update(self.env)
-        sys.path[:0] = [str(self.folder), str(ROOT)]
+        sys.path[:0] = [str(self.folder), str(_bench.ROOT)]
         import django
 
         django.setup()
@@ -1245,7 +1112,16 @@ class Bench:
     def serve(self) -> Fixtures:
         """gunicorn started and answering; each operator signed in."""
         self.step("gunicorn")
-        self.server = Gunicorn(self.env, self.folder / "gunicorn.log", self.args.max_requests)
+        max_requests = self.args.max_requests
+        self.server = _bench.Gunicorn(
+            [
+                "-c",
+                str(_bench.ROOT / "gunicorn.conf.py"),
+                *([f"--max-requests={max_requests}"] if max_requests is not None else []),
+            ],
+            self.env,
+            self.folder / "gunicorn.log",
+        )
         self.server.wait_ready()
         signed_in = {}
         for organisation, operator in OPERATORS.items():
@@ -1261,7 +1137,7 @@ class Bench:
                 label=endpoint.label,
                 threads=self.args.threads,
                 expected=endpoint.expected,
-                host=lua_string(f"{HOST}:{self.server.port}"),
+                host=lua_string(f"{_bench.HOST}:{self.server.port}"),
                 csrf_cookie=lua_string(fixtures.csrf_cookie),
                 csrf_token=lua_string(fixtures.csrf_token),
                 api_key=lua_string(inputs.api_key),
@@ -1279,7 +1155,7 @@ class Bench:
         if inputs.probe is None:
             return
         method, path, headers, body = inputs.probe
-        status, _, answer = request(
+        status, _, answer = _bench.request(
             self.server.port, path, method=method, headers=headers, body=body
         )
         if status != endpoint.expected:
@@ -1347,10 +1223,6 @@ class Bench:
                 rates[endpoint.key] = run.rps
         return results
 
-    def forget_keys(self) -> None:
-        for key in self.cache.scan_iter("kyvs:*", count=1000):
-            self.cache.delete(key)
-
     def tear_down(self) -> None:
         """Everything the run made, stopped, dropped or deleted (the folder kept with
         --keep-folder)."""
@@ -1361,10 +1233,9 @@ class Bench:
 
             connections.close_all()
         if self.owns_database:
-            name = self.args.database_name
-            self.maintenance.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            _bench.drop_database(self.maintenance, self.args.database_name)
         self.maintenance.close()
-        self.forget_keys()
+        _bench.forget_keys(self.cache)
         self.cache.close()
         if self.args.keep_folder:
             print(f"kept {self.folder}")
@@ -1374,7 +1245,7 @@ class Bench:
     def setup_line(self) -> str:
         args = self.args
         if args.max_requests is None:
-            conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+            conf = runpy.run_path(str(_bench.ROOT / "gunicorn.conf.py"))
             replaced = (
                 f"each worker replaced after {conf['max_requests']} ± "
                 f"{conf['max_requests_jitter']} requests (gunicorn.conf.py)"
@@ -1403,7 +1274,7 @@ def main() -> None:
         )
         bench.set_up()
         results = bench.measure(bench.serve())
-        described["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        described["load average at end"] = _bench.load_average()
     finally:
         bench.tear_down()
 
@@ -1427,7 +1298,7 @@ def main() -> None:
     print("\n" + block)
     if not args.no_write:
         write_doc(args.table, block)
-        print(f"\nwritten to {DOC.relative_to(ROOT)} (table {args.table!r})")
+        print(f"\nwritten to {DOC.relative_to(_bench.ROOT)} (table {args.table!r})")
     if total_errors:
         raise SystemExit(f"{total_errors} requests erred")
 

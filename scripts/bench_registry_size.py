@@ -28,27 +28,18 @@ import argparse
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyvs.test_settings")
-os.environ.setdefault("KYVS_LOG_LEVEL", "ERROR")
+import _bench
+
+_bench.use_test_settings()
 os.environ["KYVS_TASK_BACKEND"] = "database"
-for name in ["KYVS_OTPS_PER_MOBILE_PER_HOUR", "KYVS_OTPS_PER_MOBILE_PER_DAY"]:
-    os.environ[name] = "1000000"
-os.environ["KYVS_STARTS_PER_ACTOR"] = "1000000"
+_bench.raise_start_limits()
 
 # Rows per beneficiary in the sample registry: person % 4 doses, one row for none.
 ROWS_PER_BENEFICIARY = 7 / 4
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(round(p / 100 * (len(ordered) - 1))), len(ordered) - 1)]
 
 
 def fill_registry(beneficiaries: int, folder: Path) -> tuple[int, float]:
@@ -75,29 +66,17 @@ def fill_registry(beneficiaries: int, folder: Path) -> tuple[int, float]:
     return people, took
 
 
-def time_starts(client, people: int, starts: int, rng: random.Random) -> dict[str, list[float]]:
-    """`starts` starts, half for random registered people and half for nobody, shuffled;
-    the milliseconds of each, by kind."""
+def starts_of(people: int, starts: int, rng: random.Random) -> dict[str, list[tuple[str, str]]]:
+    """`starts` starts' (full name, mobile), half for random people of the `people`
+    registered and half for nobody, by kind."""
     matched = rng.sample(range(1, people + 1), starts // 2)
-    kinds = {
+    return {
         "match": [
             (f"ભાવના Person {p}" if p % 10 == 0 else f"Person Number {p}", f"9{p:09d}")
             for p in matched
         ],
         "no match": [(f"Nobody Person {i}", f"8{i:09d}") for i in range(starts // 2)],
     }
-    order = [kind for kind, people_of_kind in kinds.items() for _ in people_of_kind]
-    rng.shuffle(order)
-    timings: dict[str, list[float]] = {kind: [] for kind in kinds}
-    for kind in order:
-        name, mobile = kinds[kind].pop()
-        began = time.perf_counter()
-        response = client.post(
-            "/verify/", {"full_name": name, "mobile_number": mobile, "purpose": "travel"}
-        )
-        timings[kind].append((time.perf_counter() - began) * 1000)
-        assert response.status_code == 302, response.status_code
-    return timings
 
 
 def main() -> None:
@@ -114,15 +93,11 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
     from django.test import Client
-    from django.test.utils import setup_test_environment
 
     from tests.factories import make_member, make_organisation
 
-    setup_test_environment()
-    settings.ALLOWED_HOSTS = ["testserver"]
     rng = random.Random(args.seed)
-    old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
-    try:
+    with _bench.throwaway_test_database():
         organisation = make_organisation(name="Bench Travels", daily_quota=10**9)
         operator = make_member(organisation, "bench-operator")
         client = Client()
@@ -140,7 +115,7 @@ def main() -> None:
                     "/verify/",
                     {"full_name": "Warm Up", "mobile_number": "8999999999", "purpose": "travel"},
                 )
-                timings = time_starts(client, people, args.starts, rng)
+                timings = _bench.time_starts(client, starts_of(people, args.starts, rng), rng)
                 everything = [t for values in timings.values() for t in values]
                 medians[size] = statistics.median(everything)
                 print(f"\n{people:,} beneficiaries (imported in {took:.1f} s)")
@@ -148,12 +123,10 @@ def main() -> None:
                 for kind, values in [*timings.items(), ("all", everything)]:
                     print(
                         f"  {kind:<10} {statistics.median(values):>10.1f} "
-                        f"{percentile(values, 95):>8.1f} {statistics.fmean(values):>8.1f}"
+                        f"{_bench.percentile(values, 95):>8.1f} {statistics.fmean(values):>8.1f}"
                     )
         ratio = medians[args.large] / medians[args.small]
         print(f"\nmedian start, large ÷ small registry: {ratio:.2f} (target ≤ 1.20)")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -3,15 +3,17 @@
 scripts that send the statements of a start, of the SMS job's completion and of a confirm.
 
     python scripts/bench_write_rate.py [--seconds 20] [--clients 8]
+        [--database-url postgres://postgres@127.0.0.1:5432/postgres]
+        [--database-name kyvs_bench_writes]
 
 Needs PostgreSQL on loopback (DATABASE_URL or --database-url, default
 postgres://postgres@127.0.0.1:5432/postgres; only connected to) and `pgbench` on PATH or
-in /usr/lib/postgresql/<version>/bin. It creates the database kyvs_bench_writes with the
-migrations, fills it (--organisations organisations with an operator each, --people
-beneficiaries with 1 to 2 doses, --verifications of yesterday for confirms to update) and
-drops it at the end. A table bench_otp_job stands in for the queue row a start will write
-for its SMS (today the SMS goes from a thread and writes no row; docs/scaling.md says
-why the sizing counts one).
+in /usr/lib/postgresql/<version>/bin. It creates the database kyvs_bench_writes
+(--database-name) with the migrations, fills it (--organisations organisations with an
+operator each, --people beneficiaries with 1 to 2 doses, --verifications of yesterday for
+confirms to update) and drops it at the end. A table bench_otp_job stands in for the
+queue row a start will write for its SMS (today the SMS goes from a thread and writes no
+row; docs/scaling.md says why the sizing counts one).
 
 The three transactions, as services.py sends them (verification/services.py):
   start   - lock the organisation row, read a membership, count the organisation's
@@ -35,12 +37,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+import _bench
 import psycopg
-
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DATABASE = "kyvs_bench_writes"
 
 START = """\\set org random(:orgmin, :orgmax)
 \\set person random(1, :people)
@@ -125,11 +125,6 @@ VACUUM ANALYZE;
 """
 
 
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
 def pgbench_path(maintenance: psycopg.Connection) -> str:
     found = shutil.which("pgbench")
     if found:
@@ -150,7 +145,7 @@ def run_pgbench(pgbench, url, folder, scripts, variables, args) -> dict:
         command += ["-f", f"{folder / name}@{weight}"]
     for key, value in variables.items():
         command += ["-D", f"{key}={value}"]
-    command.append(BENCH_DATABASE)
+    command.append(args.database_name)
     run = subprocess.run(  # noqa: S603
         command, capture_output=True, text=True, timeout=args.seconds + 120, check=True
     )
@@ -165,10 +160,7 @@ def run_pgbench(pgbench, url, folder, scripts, variables, args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
-    )
+    _bench.add_server_arguments(parser, database_name="kyvs_bench_writes", redis_db=None)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--organisations", type=int, default=50)
@@ -176,10 +168,9 @@ def main() -> None:
     parser.add_argument("--verifications", type=int, default=100_000)
     parser.add_argument("--verbose", action="store_true", help="print pgbench's own report")
     args = parser.parse_args()
-    if urlsplit(args.database_url).hostname not in {"127.0.0.1", "localhost"}:
-        raise SystemExit(f"{args.database_url}: loopback only")
+    _bench.check_server_arguments(parser, args)
 
-    bench_url = with_database(args.database_url, BENCH_DATABASE)
+    bench_url = _bench.with_database(args.database_url, args.database_name)
     maintenance = psycopg.connect(args.database_url, autocommit=True)
     pgbench = pgbench_path(maintenance)
     env = {
@@ -190,11 +181,10 @@ def main() -> None:
     }
     folder = Path(tempfile.mkdtemp(prefix="kyvs-bench-writes-"))
     try:
-        maintenance.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
-        maintenance.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+        _bench.create_database(maintenance, args.database_name)
         subprocess.run(  # noqa: S603
             [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT,
+            cwd=_bench.ROOT,
             env=env,
             check=True,
         )
@@ -207,7 +197,7 @@ def main() -> None:
                 f"for n in range({args.organisations}):\n"
                 "    make_member(make_organisation(name=f'Bench {n}', daily_quota=10**9))\n",
             ],
-            cwd=ROOT,
+            cwd=_bench.ROOT,
             env=env,
             check=True,
         )
@@ -251,7 +241,7 @@ def main() -> None:
         print(
             f"pgbench {args.clients} clients, {args.seconds} s a run; {args.organisations} "
             f"organisations, {args.people:,} beneficiaries, {args.verifications:,} older "
-            f"verifications; load before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+            f"verifications; load before: {_bench.load_average()}",
             flush=True,
         )
         print("| run | transactions/s | mean latency | failed | verifications/s |")
@@ -267,9 +257,9 @@ def main() -> None:
                 f"{result['failed']} | {result['tps'] / per_verification:.0f} |",
                 flush=True,
             )
-        print(f"load after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"load after: {_bench.load_average()}")
     finally:
-        maintenance.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+        _bench.drop_database(maintenance, args.database_name)
         maintenance.close()
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -39,10 +39,10 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+import _bench
+
 MARK = "kyvs-count-mark"
 OPERATOR, PASSWORD = "count-operator", secrets.token_urlsafe(16)
 PURPOSE = "travel"
@@ -60,27 +60,10 @@ STORAGES = {
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
-        help="a PostgreSQL server on loopback; the database it names is only connected to",
-    )
-    parser.add_argument("--database-name", default="kyvs_redis_count")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
+    _bench.add_server_arguments(parser, database_name="kyvs_redis_count", redis_db=12)
     args = parser.parse_args(argv)
-    for url in (args.database_url, args.redis_url):
-        if urlsplit(url).hostname not in LOOPBACK:
-            parser.error(f"{url}: loopback only")
-    if urlsplit(args.redis_url).path.strip("/") in ("", "0"):
-        parser.error("use a Redis database of its own (e.g. /12), not db 0")
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.database_name):
-        parser.error("--database-name: lower-case letters, digits and _ only")
+    _bench.check_server_arguments(parser, args)
     return args
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 class Recorder:
@@ -180,38 +163,26 @@ def main() -> None:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "count_settings",
-            "DJANGO_DEBUG": "false",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": "testserver",
-            "KYVS_SSL_REDIRECT": "false",
-            "KYVS_SECURE_COOKIES": "false",
-            "KYVS_SIGNING_KEY_FILE": str(folder / "signing-key.pem"),
-            "KYVS_SIGNING_KEY_GENERATE": "true",
+            **_bench.production_env(folder, "testserver"),
             "KYVS_TASK_BACKEND": "database",
             "KYVS_SMS_BACKEND": "locmem",
-            "DATABASE_URL": with_database(args.database_url, args.database_name),
+            "DATABASE_URL": _bench.with_database(args.database_url, args.database_name),
             "REDIS_URL": args.redis_url,
         }
     )
-    sys.path[:0] = [str(folder), str(ROOT)]
+    sys.path[:0] = [str(folder), str(_bench.ROOT)]
     maintenance = psycopg.connect(args.database_url, autocommit=True)
     cache = redis.Redis.from_url(args.redis_url)
-
-    def forget_keys() -> None:
-        for key in cache.scan_iter("kyvs:*", count=1000):
-            cache.delete(key)
-
-    maintenance.execute(f"DROP DATABASE IF EXISTS {args.database_name} WITH (FORCE)")
-    maintenance.execute(f"CREATE DATABASE {args.database_name}")
-    forget_keys()
+    _bench.create_database(maintenance, args.database_name)
+    _bench.forget_keys(cache)
     try:
         rows = run_flow(folder, args)
     finally:
         from django.db import connections
 
         connections.close_all()
-        maintenance.execute(f"DROP DATABASE IF EXISTS {args.database_name} WITH (FORCE)")
-        forget_keys()
+        _bench.drop_database(maintenance, args.database_name)
+        _bench.forget_keys(cache)
         for path in folder.iterdir():
             path.unlink()
         folder.rmdir()

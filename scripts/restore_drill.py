@@ -28,22 +28,18 @@ import time
 import urllib.parse
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import _bench
+
 DEFAULT_SOURCE = "postgres://postgres@127.0.0.1:5432/kyvs_drill"
 
 
 def run(*args: str, env: dict | None = None, stdin: str | None = None) -> str:
     result = subprocess.run(  # noqa: S603 (our own commands, no shell)
-        args, env=env, input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=900
+        args, env=env, input=stdin, capture_output=True, text=True, cwd=_bench.ROOT, timeout=900
     )
     if result.returncode:
         sys.exit(f"{' '.join(args[:3])} failed:\n{result.stderr[-3000:]}")
     return result.stdout
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
 
 
 def database_of(url: str) -> str:
@@ -92,8 +88,8 @@ def main() -> None:
         "KYVS_SMS_FILE": str(work / "sms.jsonl"),
         "KYVS_LOG_LEVEL": "ERROR",
     }
-    maintenance = with_database(source, "postgres")
-    restored = with_database(source, database_of(source) + "_restored")
+    maintenance = _bench.with_database(source, "postgres")
+    restored = _bench.with_database(source, database_of(source) + "_restored")
     began = time.monotonic()
     try:
         if not args.source:
@@ -145,7 +141,7 @@ def main() -> None:
             input=receipt,
             capture_output=True,
             text=True,
-            cwd=ROOT,
+            cwd=_bench.ROOT,
             timeout=120,
         )
         rows = sum(count for count, _ in before.values())
