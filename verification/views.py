@@ -23,8 +23,9 @@ from verification.models import Verification
 from verification.responses import refusal_page
 
 # The customer may switch the shared screen to their language; the operator's comes back
-# with the next customer.
-_OPERATOR_LANGUAGE = "kyvs.operator_language"
+# with the next customer. It waits in a cookie rather than the session, so that a
+# verification does not write the operator's session twice for it (docs/performance.md).
+OPERATOR_LANGUAGE_COOKIE = "kyvs_operator_language"
 
 
 def _verification_of(request: HttpRequest, public_id) -> Verification:
@@ -61,8 +62,14 @@ def start(request: HttpRequest) -> HttpResponse:
             refused = refusal
             form.add_error(None, refusal.message)
         else:
-            request.session[_OPERATOR_LANGUAGE] = translation.get_language()
             response = redirect("verification:consent", public_id=verification.public_id)
+            response.set_cookie(
+                OPERATOR_LANGUAGE_COOKIE,
+                translation.get_language(),
+                samesite="Lax",
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+            )
             # The customer's screen opens in the customer's language, as their SMS is.
             _set_language_cookie(response, form.cleaned_data["language"])
             return response
@@ -75,6 +82,8 @@ def start(request: HttpRequest) -> HttpResponse:
         response = refusal_page(request, "verification/start.html", context, refused)
     else:
         response = render(request, "verification/start.html", context)
+    if OPERATOR_LANGUAGE_COOKIE in request.COOKIES:
+        response.delete_cookie(OPERATOR_LANGUAGE_COOKIE, samesite="Lax")
     if restored:
         _set_language_cookie(response, restored)
     return response
@@ -93,9 +102,10 @@ def _set_language_cookie(response: HttpResponse, language: str) -> None:
 
 def _restore_operator_language(request: HttpRequest) -> str | None:
     """The language the operator worked in before the last customer's screen, if the
-    customer changed it; it is made current again for this page and kept by the cookie."""
-    language = request.session.pop(_OPERATOR_LANGUAGE, None)
-    if not language or language == translation.get_language():
+    customer changed it; it is made current again for this page and kept by the cookie.
+    A value that is not one of settings.LANGUAGES is ignored."""
+    language = request.COOKIES.get(OPERATOR_LANGUAGE_COOKIE)
+    if language not in dict(settings.LANGUAGES) or language == translation.get_language():
         return None
     translation.activate(language)
     request.LANGUAGE_CODE = language

@@ -277,6 +277,38 @@ def test_the_operators_language_comes_back_after_the_customer_changed_it(
     assert client.get(START).headers["Content-Language"] == "en"
 
 
+def test_starting_a_verification_and_coming_back_to_the_form_write_no_session(
+    client, bob, asha, sms_outbox
+):
+    """The operator's language waits in a cookie: a start and the next empty form leave
+    the operator's session row as it was (one COMMIT each saved on a busy counter)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(bob)
+    client.get(START)  # the idle timeout's first stamp
+    for request in (lambda: post_start(client), lambda: client.get(START)):
+        with CaptureQueriesContext(connection) as queries:
+            request()
+        writes = [
+            q["sql"]
+            for q in queries
+            if "django_session" in q["sql"] and not q["sql"].lstrip().startswith("SELECT")
+        ]
+        assert writes == []
+
+
+def test_a_forged_operator_language_is_ignored_and_cleared(client, bob):
+    from verification.views import OPERATOR_LANGUAGE_COOKIE
+
+    client.force_login(bob)
+    client.post("/i18n/setlang/", {"language": "hi", "next": START})
+    client.cookies[OPERATOR_LANGUAGE_COOKIE] = "xx-evil"
+    response = client.get(START)
+    assert response.headers["Content-Language"] == "hi"
+    assert response.cookies[OPERATOR_LANGUAGE_COOKIE].value == ""
+
+
 def test_an_operator_who_switches_language_on_the_form_keeps_it(client, bob):
     client.force_login(bob)
     client.post("/i18n/setlang/", {"language": "hi", "next": START})
