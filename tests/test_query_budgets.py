@@ -32,6 +32,7 @@ What every request of a kind costs:
 Each budget below says what it is made of, on top of its kind's.
 """
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -65,12 +66,13 @@ OPERATORS_FORM = 3
 # the match (name and mobile); the citizen's lock or block; the verification inserted;
 # today's starts counted (providers.models.StartsOfDay); the SMS job inserted; release (9;
 # the verification is read back only where the queue runs its jobs in the request,
-# verification.delivery.runs_in_request); the session written, keeping the operator's
-# language (3).
-START = 14
+# verification.delivery.runs_in_request). The session is not written: the operator's
+# language waits in a cookie.
+START = 11
 # The verification with its organisation.
 CUSTOMERS_SCREEN = 3
-SCREEN_POLL = 3
+# The verification's state, by the public id its token names: no session, no account.
+SCREEN_POLL = 1
 # The verification; savepoint; the row locked with its organisation and beneficiary; its
 # UPDATE; the doses with their vaccines (read once, for the status and the list); the
 # receipt SMS job inserted; release (7); the session written, holding the result for one
@@ -360,8 +362,9 @@ def test_the_customers_screen_and_its_poll_keep_to_their_budgets(world, counter,
     screen = started(counter)
     with within(CUSTOMERS_SCREEN):
         assert counter.get(screen).status_code == 200
+    poll = re.search(r'data-poll-url="([^"]+)"', counter.get(screen).content.decode())[1]
     with within(SCREEN_POLL):
-        assert counter.get(screen + "state/").json()["waiting"] is True
+        assert counter.get(poll).json()["waiting"] is True
 
 
 def test_a_confirm_with_the_right_otp_keeps_to_its_budget(world, counter, within, sms_outbox):

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from kyvs.http import client_ip
+from kyvs.http import client_ip, sessionless
 from providers.access import member_required
 from providers.models import Scope
 from verification import services
@@ -122,6 +123,7 @@ def _consent_context(verification: Verification, form: OtpForm) -> dict:
         if verification.resends_left
         else None,
         "expires_in": max(int((verification.otp_expires_at - now).total_seconds()), 0),
+        "state_url": state_url(verification),
     }
 
 
@@ -188,22 +190,62 @@ def decline(request: HttpRequest, public_id) -> HttpResponse:
     return redirect("verification:consent", public_id=verification.public_id)
 
 
+# The customer's screen asks every second whether to move on (static js/kyvs.js): the most
+# frequent request of a verification (docs/scaling.md). It names its verification by a
+# signed token the screen was drawn with, not by the operator's session, so that a poll
+# reads no session and no account, only the verification's state.
+_STATE_SALT = "kyvs.verification.state"
+
+
+def state_url(verification: Verification) -> str:
+    """The address the customer's screen polls (`state`): the verification's public id,
+    signed by django.core.signing with the project's secret key and a salt of its own, so
+    that only a screen drawn for the operator's own organisation holds it."""
+    token = signing.dumps(str(verification.public_id), salt=_STATE_SALT)
+    return reverse("verification:state", args=[token])
+
+
+@sessionless
 @never_cache
-@member_required
-def state(request: HttpRequest, public_id) -> JsonResponse:
-    """Whether the customer's screen should move on: polled by the consent page (static
-    js/kyvs.js) so that an answer given on the citizen's own phone shows within a second or
-    two. `next` is where to go: the result when verified, else the consent page (which shows
-    how it ended)."""
-    verification = _verification_of(request, public_id)
-    waiting = verification.is_waiting_for_code
-    if waiting:
-        next_url = ""
-    elif verification.state == Verification.State.VERIFIED:
-        next_url = reverse("verification:result", args=[verification.public_id])
-    else:
-        next_url = reverse("verification:consent", args=[verification.public_id])
-    return JsonResponse({"waiting": waiting, "next": next_url})
+def state(request: HttpRequest, token: str) -> JsonResponse:
+    """Whether the customer's screen should move on, so that an answer given on the
+    citizen's own phone shows within a second or two: JSON `{"waiting": bool, "next": url}`,
+    `next` the result when verified, else the consent page (which shows how it ended), empty
+    while waiting. One query, no session.
+
+    The token (state_url) is good for KYVS_OPERATOR_IDLE_MINUTES, as long as an idle
+    operator's session; an older one sends the screen to its consent page, which draws a new
+    one for an operator still signed in and asks anyone else to sign in. A token not made
+    here is a 404. Polls do not count as the operator's activity for the idle timeout."""
+    try:
+        public_id = signing.loads(
+            token, salt=_STATE_SALT, max_age=settings.KYVS_OPERATOR_IDLE_MINUTES * 60
+        )
+    except signing.SignatureExpired:
+        public_id = signing.loads(token, salt=_STATE_SALT)
+        return _go_to(reverse("verification:consent", args=[public_id]))
+    except signing.BadSignature:
+        return JsonResponse({"error": "not found"}, status=404)
+    found = Verification.objects.filter(public_id=public_id).values_list("state", flat=True)
+    current = found.first()
+    if current is None:
+        return JsonResponse({"error": "not found"}, status=404)
+    if current == Verification.State.OTP_SENT:
+        return JsonResponse({"waiting": True, "next": ""})
+    page = "result" if current == Verification.State.VERIFIED else "consent"
+    return _go_to(reverse(f"verification:{page}", args=[public_id]))
+
+
+@sessionless
+@never_cache
+def state_of_an_older_screen(request: HttpRequest, public_id) -> JsonResponse:
+    """The poll of a screen drawn before polls carried a token: it is sent to its consent
+    page, which draws it again with one. The same answer for any id, so it tells nothing."""
+    return _go_to(reverse("verification:consent", args=[public_id]))
+
+
+def _go_to(url: str) -> JsonResponse:
+    return JsonResponse({"waiting": False, "next": url})
 
 
 @never_cache

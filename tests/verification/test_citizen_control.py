@@ -45,6 +45,7 @@ def operator_start(organisation, operator, **details):
 def screen(html: str) -> str:
     html = _UUID.sub("ID", html)
     html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", html)
+    html = re.sub(r'data-poll-url="[^"]+"', "POLL", html)  # names its own verification
     return re.sub(r"\b\d\d:\d\d\b", "TIME", html)
 
 
@@ -343,8 +344,10 @@ def test_approving_on_the_phone_verifies_and_the_shared_screen_shows_the_result_
     phone = Client()
     link = _link(sms_outbox[0])
     assert "Sahyatri Travels" in phone.get(link).content.decode()
+    poll = re.search(r'data-poll-url="([^"]+)"', client.get(consent).content.decode())[1]
+    assert json.loads(client.get(poll).content) == {"waiting": True, "next": ""}
     assert "You agreed" in phone.post(link, {"answer": "approve"}).content.decode()
-    state = json.loads(client.get(consent + "state/").content)
+    state = json.loads(client.get(poll).content)
     assert state == {"waiting": False, "next": consent + "result/"}
     assert "Not vaccinated" in client.get(consent + "result/").content.decode()
     assert client.get(consent + "result/").status_code == 410
@@ -397,10 +400,11 @@ def test_a_resend_voids_the_earlier_approve_link(client, bob, asha, sms_outbox, 
 def test_declining_on_the_phone_ends_the_verification_as_declined(client, bob, asha, sms_outbox):
     client.force_login(bob)
     consent = client.post("/verify/", ASHA)["Location"]
+    poll = re.search(r'data-poll-url="([^"]+)"', client.get(consent).content.decode())[1]
     response = Client().post(_link(sms_outbox[0]), {"answer": "decline"})
     assert "You declined" in response.content.decode()
     assert Verification.objects.get().state == Verification.State.DECLINED
-    state = json.loads(client.get(consent + "state/").content)
+    state = json.loads(client.get(poll).content)
     assert state == {"waiting": False, "next": consent}
 
 
@@ -409,14 +413,25 @@ def test_the_api_channel_gets_no_approve_link(organisation, asha, sms_outbox):
     assert "/c/" not in sms_outbox[0].body
 
 
-def test_the_state_of_another_organisations_verification_is_a_404(
+def test_another_organisation_can_neither_see_the_screen_nor_make_its_poll_address(
     client, bob, charlie, asha, sms_outbox
 ):
     client.force_login(bob)
     consent = client.post("/verify/", ASHA)["Location"]
+    poll = re.search(r'data-poll-url="([^"]+)"', client.get(consent).content.decode())[1]
     other = Client()
     other.force_login(charlie)
-    assert other.get(consent + "state/").status_code == 404
+    assert other.get(consent).status_code == 404
+    token = poll.rstrip("/").rsplit("/", 1)[1]
+    forged = poll.replace(token, token[:-1] + ("A" if token[-1] != "A" else "B"))
+    assert other.get(forged).status_code == 404
+    # A screen drawn before polls carried a token is sent to its consent page, whatever
+    # the id: the answer tells nothing about the verification.
+    stranger = Client()
+    old = stranger.get(consent + "state/").json()
+    made_up = stranger.get("/verify/00000000-0000-4000-8000-000000000000/state/").json()
+    assert old == {"waiting": False, "next": consent}
+    assert made_up["waiting"] is False and "00000000-0000-4000-8000" in made_up["next"]
 
 
 # The privacy notice

@@ -2,7 +2,10 @@ import re
 from datetime import date
 
 import pytest
+import time_machine
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.conftest import otp_from
 from tests.factories import add_dose, make_beneficiary, make_member, make_organisation
@@ -95,6 +98,7 @@ def test_starting_leads_to_the_customers_screen(client, bob, asha, sms_outbox):
 def _comparable(page: str) -> str:
     page = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "ID", page)
     page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", page)
+    page = re.sub(r'data-poll-url="[^"]+"', "POLL", page)  # names its own verification
     return re.sub(r"\d\d:\d\d", "TIME", page)
 
 
@@ -307,6 +311,63 @@ def test_a_forged_operator_language_is_ignored_and_cleared(client, bob):
     response = client.get(START)
     assert response.headers["Content-Language"] == "hi"
     assert response.cookies[OPERATOR_LANGUAGE_COOKIE].value == ""
+
+
+def poll_address(client, consent: str) -> str:
+    return re.search(r'data-poll-url="([^"]+)"', client.get(consent).content.decode())[1]
+
+
+def test_the_screens_poll_needs_no_session_and_reads_only_the_state(
+    client, bob, asha, sms_outbox, django_assert_num_queries
+):
+    client.force_login(bob)
+    verification = started(client)
+    poll = poll_address(client, f"/verify/{verification.public_id}/")
+    stranger = Client()  # no cookie at all: the token is what names the verification
+    with django_assert_num_queries(1):
+        response = stranger.get(poll)
+    assert response.json() == {"waiting": True, "next": ""}
+    assert response.cookies == {}
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_a_poll_token_older_than_an_idle_session_sends_the_screen_to_its_page(
+    client, bob, asha, sms_outbox, settings
+):
+    moment = timezone.now()
+    with time_machine.travel(moment, tick=False) as clock:
+        client.force_login(bob)
+        verification = started(client)
+        consent = f"/verify/{verification.public_id}/"
+        poll = poll_address(client, consent)
+        clock.shift(settings.KYVS_OPERATOR_IDLE_MINUTES * 60 - 1)
+        assert Client().get(poll).json() == {"waiting": True, "next": ""}
+        clock.shift(2)
+        assert Client().get(poll).json() == {"waiting": False, "next": consent}
+
+
+def test_a_poll_token_made_elsewhere_is_a_404(client, bob, asha, sms_outbox):
+    from django.core import signing
+
+    client.force_login(bob)
+    verification = started(client)
+    token = signing.dumps(str(verification.public_id), salt="another purpose")
+    assert Client().get(f"/verify/state/{token}/").status_code == 404
+    assert Client().get("/verify/state/not-a-token/").status_code == 404
+
+
+def test_polling_does_not_keep_an_idle_operator_signed_in(client, bob, asha, sms_outbox, settings):
+    moment = timezone.now()
+    with time_machine.travel(moment, tick=False) as clock:
+        client.force_login(bob)
+        verification = started(client)
+        consent = f"/verify/{verification.public_id}/"
+        poll = poll_address(client, consent)
+        for _ in range(settings.KYVS_OPERATOR_IDLE_MINUTES):
+            clock.shift(60)
+            client.get(poll)
+        clock.shift(1)
+        assert client.get(consent).status_code == 302  # to the sign-in page
 
 
 def test_an_operator_who_switches_language_on_the_form_keeps_it(client, bob):
