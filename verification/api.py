@@ -61,8 +61,9 @@ def _verification_of(request: HttpRequest, txn_id: uuid.UUID) -> Verification:
 
 @api_endpoint("POST", body=True)
 def generate_otp(request: HttpRequest, data: dict) -> JsonResponse:
-    full_name = string_field(data, "full_name")
-    mobile = string_field(data, "mobile_number")
+    # Missing ones are the form's to name, with every other problem of the request.
+    full_name = string_field(data, "full_name", required=False)
+    mobile = string_field(data, "mobile_number", required=False)
     purpose = string_field(data, "purpose", required=False)
     if purpose is None:
         choices = request.organisation.purpose_choices()
@@ -73,7 +74,7 @@ def generate_otp(request: HttpRequest, data: dict) -> JsonResponse:
         purposes=Purpose.choices,
     )
     if not start.is_valid():
-        raise invalid_field(start.first_error())
+        raise invalid_field(start.error_summary())
     verification = services.start_verification(
         organisation=request.organisation,
         api_key=request.api_key,

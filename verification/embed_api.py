@@ -60,7 +60,7 @@ def _start(request: HttpRequest, data: dict, purpose: str) -> Verification | Non
         purposes=Purpose.choices,
     )
     if not start.is_valid():
-        raise invalid_field(start.first_error())
+        raise invalid_field(start.error_summary())
     return services.start_verification(
         organisation=request.organisation,
         api_key=request.api_key,

@@ -42,10 +42,10 @@ class PersonInput(forms.Form):
         error_messages={"required": _("Enter the customer's registered mobile number.")},
     )
 
-    def first_error(self) -> str:
-        """'field: message' of the first error, for answers that name one problem."""
-        name, errors = next(iter(self.errors.items()))
-        return f"{name}: {errors[0]}"
+    def error_summary(self) -> str:
+        """Every field's first problem, 'field: message' each, in the form's field order
+        and separated by spaces: an API client learns all it must fix from one answer."""
+        return " ".join(f"{name}: {errors[0]}" for name, errors in self.errors.items())
 
 
 class StartInput(PersonInput):

@@ -610,3 +610,12 @@ def test_the_client_address_is_kept_for_the_audit(api, asha, sms_outbox):
     txn_id = api.generate(NAME, MOBILE).json()["txnId"]
 
     assert Verification.objects.get(public_id=txn_id).ip == "127.0.0.1"
+
+
+def test_generate_otp_names_every_missing_field_in_one_answer(api, sms_outbox):
+    response = api.post("generateOTP", {})
+
+    assert_error(response, 400, "APPIN0002")
+    error = response.json()["error"]
+    assert error.startswith("full_name: ")
+    assert "mobile_number: " in error
