@@ -124,10 +124,20 @@ def read_row(model, **lookup) -> dict:
 
 
 def run_one_job() -> None:
-    """What a worker does with the oldest ready job: django-tasks' own worker, once."""
+    """What a worker does with the oldest ready job: django-tasks' own worker, once. The
+    worker sets its loggers' levels for its process; they are put back after."""
+    import logging
+
     from django.core.management import call_command
 
-    call_command("db_worker", "--batch", "--max-tasks", "1", "--no-startup-delay", verbosity=0)
+    names = ("django.tasks", "django_tasks", "django_tasks_db")
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [each.level for each in loggers]
+    try:
+        call_command("db_worker", "--batch", "--max-tasks", "1", "--no-startup-delay", verbosity=0)
+    finally:
+        for each, level in zip(loggers, levels, strict=True):
+            each.setLevel(level)
 
 
 def trace_one_verification(organisation, operator) -> Trace:
