@@ -27,6 +27,7 @@ from verification.models import (
     Dose,
     VaccinationStatus,
     Verification,
+    status_of,
 )
 from verification.refusals import Refusal, VerificationRefused
 
@@ -358,23 +359,25 @@ class Result:
 
 
 def _build_result(verification: Verification) -> Result:
-    person = verification.beneficiary
-    doses = person.doses_with_vaccines()
+    """The result of a verified `verification`, read from the registry by its beneficiary's
+    key: the doses always (one query), the registered details only when the demographics
+    scope was granted (one more). Never joined to the verification's row (docs/scaling.md,
+    "Joins")."""
+    beneficiary_id = verification.beneficiary_id
+    doses = Dose.objects.with_vaccines_of(beneficiary_id)
     result = Result(
         verification_id=str(verification.public_id),
         organisation=verification.organisation.name if verification.organisation else "",
         purpose=verification.purpose,
         verified_at=verification.finished_at.isoformat(),
-        vaccination_status=int(person.vaccination_status(doses)),
+        vaccination_status=int(status_of(doses)),
     )
     if Scope.VACCINATIONS in verification.scopes:
         result.vaccinations = _vaccinations(doses)
     if Scope.DEMOGRAPHICS in verification.scopes:
-        result.beneficiary = {
-            "name": person.name,
-            "birth_year": person.birth_year,
-            "gender": person.gender,
-        }
+        result.beneficiary = Beneficiary.objects.values("name", "birth_year", "gender").get(
+            pk=beneficiary_id
+        )
     return result
 
 
@@ -446,7 +449,7 @@ def confirm_verification(verification: Verification, submitted_otp: str) -> Conf
     """
     now = timezone.now()
     with transaction.atomic():
-        v = Verification.objects.locked().get(pk=verification.pk)
+        v = Verification.objects.locked().get(public_id=verification.public_id)
         refused = _refuse_closed_or_unapproved(v, now)
         if refused is not None:
             return refused
@@ -524,7 +527,7 @@ def _by_link(token: str, *, approve: bool) -> Confirmation:
     if found is None:
         return Confirmation(ok=False, reason=Refusal.NOT_PENDING)
     with transaction.atomic():
-        v = Verification.objects.locked().get(pk=found.pk)
+        v = Verification.objects.locked().get(public_id=found.public_id)
         refused = _refuse_closed_or_unapproved(v, now)
         if refused is not None:
             return refused
@@ -542,7 +545,7 @@ def decline_verification(verification: Verification) -> None:
     """The customer declines on the shared screen: a verification still waiting for its
     code ends as declined, matched or not. One that has ended already is left as it ended."""
     with transaction.atomic():
-        v = Verification.objects.locked().get(pk=verification.pk)
+        v = Verification.objects.locked().get(public_id=verification.public_id)
         if v.is_waiting_for_code:
             v.decline(timezone.now())
             v.save()
@@ -570,7 +573,7 @@ def resend_otp(verification: Verification) -> Verification:
 
 def _renew(verification: Verification, allowance: _Allowance, now):
     with transaction.atomic():
-        v = Verification.objects.locked().get(pk=verification.pk)
+        v = Verification.objects.locked().get(public_id=verification.public_id)
         if not v.is_waiting_for_code:
             raise VerificationRefused(Refusal.NOT_PENDING)
         if v.organisation is not None and not v.organisation.is_approved:
@@ -595,7 +598,7 @@ def cancel_verification(verification: Verification) -> None:
     """Cancel a verification still waiting for its code; the code stops working. One that
     has ended already is left as it ended."""
     with transaction.atomic():
-        v = Verification.objects.locked().get(pk=verification.pk)
+        v = Verification.objects.locked().get(public_id=verification.public_id)
         if v.is_waiting_for_code:
             v.cancel(timezone.now())
             v.save()
