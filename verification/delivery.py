@@ -91,7 +91,7 @@ def otp_sms_body(verification: Verification, code: str, approve_token: str = "")
             "minutes": minutes,
         }
         if approve_token:
-            link = site_link(reverse("approve", args=[approve_token]))
+            link = site_link(reverse("approve", args=[verification.public_id, approve_token]))
             body += " " + _("Or approve on your phone: %(link)s") % {"link": link}
         return body
 

@@ -199,6 +199,15 @@ class VerificationQuerySet(models.QuerySet):
         (Beneficiary.objects.mobile_of, Dose.objects.with_vaccines_of)."""
         return self.select_for_update(of=("self",)).select_related("organisation")
 
+    def for_approve_link(self, public_id, token: str) -> "VerificationQuerySet":
+        """The verification whose "approve on my phone" link is /c/<public id>/<token>
+        (Verification.issue_approve_link), while that link is live: by its public id (one
+        row, one shard on Citus) and the token's keyed digest. A token is no use with
+        another verification's public id, nor a public id without its token."""
+        return self.filter(
+            public_id=public_id, approve_digest=Verification.approve_digest_of(token)
+        )
+
     def still_personal(self) -> "VerificationQuerySet":
         """Rows that still hold something that could point at a person."""
         return self.filter(
@@ -349,8 +358,8 @@ class Verification(models.Model):
     blocked = models.CharField(
         _("blocked"), max_length=16, choices=Blocked.choices, default=Blocked.NO, blank=True
     )
-    # Keyed digest of the one-time "approve on my phone" link's token (/c/<token>), made with
-    # the code and void with it.
+    # Keyed digest of the one-time "approve on my phone" link's token (/c/<public id>/<token>),
+    # made with the code and void with it.
     approve_digest = models.CharField(
         _("approve link digest"), max_length=64, blank=True, db_index=True
     )
@@ -492,7 +501,9 @@ class Verification(models.Model):
     def issue_approve_link(self) -> str:
         """Make the token of the one-time "approve on my phone" link that goes with the code
         (secrets.token_urlsafe: 128 bits) and keep only its keyed digest. Returns the token,
-        for the SMS only. The link it replaces stops working."""
+        for the SMS only: the link is /c/<public id>/<token> (verification/approve.py), found
+        by both (VerificationQuerySet.for_approve_link). The link it replaces stops
+        working."""
         token = secrets.token_urlsafe(16)
         self.approve_digest = Verification.approve_digest_of(token)
         return token

@@ -498,36 +498,46 @@ def _verified(v: Verification, now) -> Confirmation:
     return Confirmation(ok=True, result=result)
 
 
-def verification_for_link(token: str) -> Verification | None:
-    """The verification whose "approve on my phone" link carries `token`, if that link is
-    still one (made with the code now live); None for any other token."""
-    if not token or len(token) > 64:
+def _is_token(token: str) -> bool:
+    return bool(token) and len(token) <= 64
+
+
+def verification_for_link(public_id: uuid.UUID, token: str) -> Verification | None:
+    """The verification whose "approve on my phone" link is /c/<public_id>/<token>, if that
+    link is still one (made with the code now live), with its organisation; None for any
+    other pair. One lookup by the public id and the token's keyed digest
+    (VerificationQuerySet.for_approve_link): a valid token with another verification's
+    public id finds nothing."""
+    if not _is_token(token):
         return None
     return (
         Verification.objects.select_related("organisation")
-        .filter(approve_digest=Verification.approve_digest_of(token))
+        .for_approve_link(public_id, token)
         .first()
     )
 
 
-def approve_by_link(token: str) -> Confirmation:
+def approve_by_link(public_id: uuid.UUID, token: str) -> Confirmation:
     """The citizen's Approve on their own phone: as the right code would, for the one
-    verification the link was made for, once, while its code is valid."""
-    return _by_link(token, approve=True)
+    verification the link /c/<public_id>/<token> was made for, once, while its code is
+    valid."""
+    return _by_link(public_id, token, approve=True)
 
 
-def decline_by_link(token: str) -> Confirmation:
+def decline_by_link(public_id: uuid.UUID, token: str) -> Confirmation:
     """The citizen's Decline on their own phone: the verification ends as declined."""
-    return _by_link(token, approve=False)
+    return _by_link(public_id, token, approve=False)
 
 
-def _by_link(token: str, *, approve: bool) -> Confirmation:
+def _by_link(public_id: uuid.UUID, token: str, *, approve: bool) -> Confirmation:
     now = timezone.now()
-    found = verification_for_link(token)
-    if found is None:
+    if not _is_token(token):
         return Confirmation(ok=False, reason=Refusal.NOT_PENDING)
     with transaction.atomic():
-        v = Verification.objects.locked().get(public_id=found.public_id)
+        # Locked only if the token is its live link's: a stranger's guess changes nothing.
+        v = Verification.objects.locked().for_approve_link(public_id, token).first()
+        if v is None:
+            return Confirmation(ok=False, reason=Refusal.NOT_PENDING)
         refused = _refuse_closed_or_unapproved(v, now)
         if refused is not None:
             return refused

@@ -130,3 +130,19 @@ def test_the_sms_job_reads_the_citizens_mobile_apart_by_the_beneficiarys_key(
     [mobile] = [sql for sql in statements if by_key in sql]
     assert mobile.startswith(f'SELECT {BENEFICIARIES}."mobile" ')
     assert sms_outbox[-1].to == asha.mobile
+
+
+def test_the_approve_link_finds_its_verification_by_public_id_and_the_tokens_digest(
+    organisation, bob, asha, sms_outbox
+):
+    start(organisation, bob)
+    link = approve_link(sms_outbox[-1])
+    by_digest = f'{VERIFICATIONS}."approve_digest" = '
+    # The page, then the answer (looked up, then locked).
+    for method, lookups in (("get", 1), ("post", 2)):
+        with CaptureQueriesContext(connection) as captured:
+            getattr(Client(), method)(link, {"answer": "approve"})
+        found = [q["sql"] for q in captured.captured_queries if by_digest in q["sql"]]
+        assert len(found) == lookups
+        for sql in found:
+            assert BY_PUBLIC_ID in sql, sql
