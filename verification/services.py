@@ -150,6 +150,19 @@ def api_quota(api_key) -> limits.Standing:
 
 
 def _check_may_start(organisation: Organisation, operator, api_key, purpose: str) -> None:
+    _check_actor(organisation, operator, api_key, purpose)
+    if organisation.started_today() >= organisation.daily_quota:
+        raise VerificationRefused(
+            Refusal.QUOTA_EXCEEDED,
+            _("Your organisation has used today's %(quota)d verifications.")
+            % {"quota": organisation.daily_quota},
+            retry_after=organisation.seconds_until_quota_resets(),
+        )
+
+
+def _check_actor(organisation: Organisation, operator, api_key, purpose: str) -> None:
+    """The refusals of _check_may_start that need no query: the organisation's approval (as
+    `organisation` was read), the actor acting for it, the purpose."""
     if not organisation.is_approved:
         raise VerificationRefused(
             Refusal.ORGANISATION_NOT_APPROVED,
@@ -164,13 +177,6 @@ def _check_may_start(organisation: Organisation, operator, api_key, purpose: str
         raise VerificationRefused(Refusal.NOT_A_MEMBER)
     if purpose not in organisation.purposes:
         raise VerificationRefused(Refusal.PURPOSE_NOT_ALLOWED)
-    if organisation.started_today() >= organisation.daily_quota:
-        raise VerificationRefused(
-            Refusal.QUOTA_EXCEEDED,
-            _("Your organisation has used today's %(quota)d verifications.")
-            % {"quota": organisation.daily_quota},
-            retry_after=organisation.seconds_until_quota_resets(),
-        )
 
 
 def check_may_start(organisation: Organisation, *, operator=None, api_key=None, purpose: str):
@@ -283,6 +289,18 @@ def _create(
     organisation, operator, api_key, full_name, mobile, purpose, channel, ip, allowance, language
 ):
     now = timezone.now()
+    if organisation is not None:
+        # Nothing of the registry is read for an actor who may not start at all.
+        _check_actor(organisation, operator, api_key, purpose)
+    # The registry is read before the transaction: the match and the citizen's restrictions
+    # need no lock, so the organisation's lock is held for less, and the router
+    # (kyvs/db_router.py) sends the match to a read replica when there is one. A match and a
+    # no-match ask the same queries here, in the same order.
+    matches = list(Beneficiary.objects.matching(full_name, mobile)[:2])
+    beneficiary = matches[0] if len(matches) == 1 else None
+    blocked = Verification.Blocked.NO
+    if organisation is not None:
+        blocked = _blocked(beneficiary, organisation)
     with transaction.atomic():
         if organisation is not None:
             # The lock makes the quota count and the insert one step per organisation.
@@ -291,11 +309,6 @@ def _create(
             scopes = api_key.granted_scopes() if api_key else organisation.granted_scopes()
         else:
             scopes = OWN_CHECK_SCOPES
-        matches = list(Beneficiary.objects.matching(full_name, mobile)[:2])
-        beneficiary = matches[0] if len(matches) == 1 else None
-        blocked = Verification.Blocked.NO
-        if organisation is not None:
-            blocked = _blocked(beneficiary, organisation)
         verification = Verification(
             public_id=uuid.uuid4(),
             organisation=organisation,
