@@ -73,10 +73,11 @@ START = 14
 CUSTOMERS_SCREEN = 3
 SCREEN_POLL = 3
 # The verification; savepoint; the row locked by its public id, with its organisation (not
-# the beneficiary: docs/scaling.md, "Joins"); its UPDATE; the doses with their vaccines, by
-# the beneficiary's key (read once, for the status and the list; the beneficiary's own row
-# is read only for the demographics scope, not granted here); the receipt SMS job inserted;
-# release (7); the session written, holding the result for one pickup (3).
+# the beneficiary: docs/scaling.md, "Joins"); its UPDATE; the receipt SMS job inserted;
+# release; then, after the commit (where a replica can answer), the doses with their
+# vaccines by the beneficiary's key (read once, for the status and the list; the
+# beneficiary's own row is read only for the demographics scope, not granted here) (7); the
+# session written, holding the result for one pickup (3).
 CONFIRM = 12
 # The verification with its organisation; the session written, the result taken out of it.
 RESULT = 6

@@ -459,6 +459,8 @@ _CLOSED = {
 def confirm_verification(verification: Verification, submitted_otp: str) -> Confirmation:
     """Check a code, with the row locked so that concurrent answers are taken one at a time:
     of two right answers exactly one succeeds, and wrong guesses can never pass the limit.
+    The result of a right code is read from the registry once that transaction has
+    committed (_shared).
     """
     now = timezone.now()
     with transaction.atomic():
@@ -475,7 +477,8 @@ def confirm_verification(verification: Verification, submitted_otp: str) -> Conf
             v.save()
             reason = Refusal.TOO_MANY_ATTEMPTS if failed else Refusal.WRONG_OTP
             return Confirmation(ok=False, reason=reason, attempts_left=v.attempts_left)
-        return _verified(v, now)
+        _verify(v, now)
+    return _shared(v, now)
 
 
 def _refuse_closed_or_unapproved(v: Verification, now) -> "Confirmation | None":
@@ -488,12 +491,27 @@ def _refuse_closed_or_unapproved(v: Verification, now) -> "Confirmation | None":
     return None
 
 
-def _verified(v: Verification, now) -> Confirmation:
+def _verify(v: Verification, now) -> None:
     """The customer agreed (the right code, or their phone's Approve): the verification is
-    verified, the result built and signed, and the citizen's receipt SMS queued. Called with
-    the row locked."""
+    verified and the citizen's receipt SMS queued. Called with the row locked; the result
+    is built once the transaction has committed (_shared)."""
     v.mark_verified(now)
     v.save()
+    if not v.is_own_check and settings.KYVS_RECEIPT_SMS:
+        queue_receipt(v)
+
+
+def _shared(v: Verification, now) -> Confirmation:
+    """The result of `v`, verified at `now` by a transaction that has committed, built from
+    the registry and signed. Nothing of it is recorded (the row keeps the outcome, never the
+    answer), so it is read after the commit: outside a transaction the router sends the
+    registry's reads to a read replica when there is one (kyvs/db_router.py), and the row
+    lock is not held while they run.
+
+    The price: should a read (a replica that does not answer) or the signature fail here,
+    the verification stays verified, its receipt SMS queued, and the caller gets the error;
+    the organisation must start again. The same holds already when the caller fails to hold
+    the result for its screen (the session or the cache) after this returns."""
     result = _build_result(v)
     if v.is_own_check:
         # A receipt proves what an organisation was told; the citizen told no one.
@@ -506,8 +524,6 @@ def _verified(v: Verification, now) -> Confirmation:
             issued_at=now,
         )
     )
-    if settings.KYVS_RECEIPT_SMS:
-        queue_receipt(v)
     return Confirmation(ok=True, result=result)
 
 
@@ -557,11 +573,12 @@ def _by_link(public_id: uuid.UUID, token: str, *, approve: bool) -> Confirmation
         if not v.approve_link_matches(token, now):
             reason = Refusal.OTP_EXPIRED if v.is_expired(now) else Refusal.NOT_PENDING
             return Confirmation(ok=False, reason=reason)
-        if approve:
-            return _verified(v, now)
-        v.decline(now)
-        v.save()
-        return Confirmation(ok=False, reason=Refusal.DECLINED)
+        if not approve:
+            v.decline(now)
+            v.save()
+            return Confirmation(ok=False, reason=Refusal.DECLINED)
+        _verify(v, now)
+    return _shared(v, now)
 
 
 def decline_verification(verification: Verification) -> None:
