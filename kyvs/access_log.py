@@ -1,11 +1,12 @@
 """Gunicorn's access log without secrets (gunicorn.conf.py sets `logger_class` to this).
 
 Some URLs carry a secret in their path: an invitation's token, a password-reset link,
-and the receipt, share and embed links (/s/<token>/, /c/<token>, /embed/s/<token>). Their
-secret segment is replaced by "[redacted]" in every atom that shows a path: the path
-(%(U)s), the request line (%(r)s, also cut to the path, without the query string) and the
-referring page (%(f)s, which is often one of those pages). The query string (%(q)s) and the
-headers that carry credentials (Authorization, X-Api-Key, Cookie) are never logged.
+and the receipt, share and embed links (/s/<token>/, /c/<public id>/<token>,
+/embed/s/<token>). Their secret segments are replaced by "[redacted]" in every atom that
+shows a path: the path (%(U)s), the request line (%(r)s, also cut to the path, without the
+query string) and the referring page (%(f)s, which is often one of those pages). The query
+string (%(q)s) and the headers that carry credentials (Authorization, X-Api-Key, Cookie)
+are never logged.
 
 A new URL with a secret in its path needs a line in SECRET_IN_PATH;
 tests/test_production_serving.py walks the URLconf and fails for a path argument that is
@@ -22,6 +23,9 @@ REDACTED = "[redacted]"
 # (prefix, number of path segments after it that are secret). Anchored at the start.
 SECRET_IN_PATH = [
     ("/s/", 1),
+    # /c/<public id>/<token>, both; and /c/<token>, the earlier shape (a rule that replaces
+    # ends the search, so the longer comes first).
+    ("/c/", 2),
     ("/c/", 1),
     ("/embed/s/", 1),
     ("/accounts/invitation/", 1),

@@ -25,10 +25,10 @@ _NAMED_SECRET = re.compile(
 # Long random strings (session keys, CSRF tokens, bearer tokens, hashes) mix letters and
 # digits; ordinary words and identifiers rarely do for 24 characters on end.
 _RANDOM = re.compile(r"(?<![0-9A-Za-z])[A-Za-z0-9_\-]{24,}(?![0-9A-Za-z])")
-# The token of an "approve on my phone" link (/c/<token>, 128 bits: 22 characters, shorter
-# than _RANDOM finds, and sometimes without a digit), in a logged path such as Django's
-# "Gone: /c/...".
-_APPROVE_LINK = re.compile(r"(/c/)[A-Za-z0-9_\-]+")
+# The token of an "approve on my phone" link (/c/<public id>/<token>, or /c/<token> as sent
+# before; 128 bits: 22 characters, shorter than _RANDOM finds, and sometimes without a
+# digit), in a logged path such as Django's "Gone: /c/...". Both segments go.
+_APPROVE_LINK = re.compile(r"(/c/)[A-Za-z0-9_\-]+(?:/[A-Za-z0-9_\-]+)?")
 # A verification's public id is meant to be quoted (it names no one), so it stays.
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 

@@ -1,15 +1,20 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
+from kyvs.converters import CompactUuidConverter
 from kyvs.health import healthz
 from kyvs.views import favicon, home, privacy_notice
 from verification import approve, shares
 
+register_converter(CompactUuidConverter, "compact_uuid")
+
 urlpatterns = [
     path("", home, name="home"),
     path("my-status/", include("verification.citizen_urls")),
-    # Approve on my own phone: the link in the OTP SMS (verification/approve.py).
-    path("c/<str:token>", approve.approve, name="approve"),
+    # Approve on my own phone: the link in the OTP SMS (verification/approve.py); a link
+    # of the earlier shape, without the public id, says it no longer works.
+    path("c/<compact_uuid:public_id>/<str:token>", approve.approve, name="approve"),
+    path("c/<str:token>", approve.spent_link, name="approve_spent"),
     path("privacy/", privacy_notice, name="privacy"),
     # A citizen's share card: public, cookie-free (verification/shares.py).
     path("s/<str:token>/", shares.share_page, name="share_page"),

@@ -3,17 +3,23 @@ checks it against a real one), and how DATABASE_REPLICA_URLS becomes settings.""
 
 import json
 import os
+import re
 import subprocess
 import sys
+from datetime import date
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 
+from kyvs.converters import CompactUuidConverter
 from kyvs.db_router import ReplicaRouter
 from providers.models import ApiKey, Organisation
+from tests.conftest import otp_from
+from tests.factories import add_dose, make_beneficiary, make_member, make_organisation
 from tests.test_settings import ROOT, check_with
+from verification import services
 from verification.models import Beneficiary, Dose, Vaccine, Verification
 
 router = ReplicaRouter()
@@ -70,6 +76,137 @@ def test_migrations_run_on_the_primary_only(replicas):
 def test_without_replicas_registry_reads_stay_on_the_primary(settings):
     settings.KYVS_DATABASE_REPLICAS = []
     assert router.db_for_read(Beneficiary) == "default"
+
+
+# Where the verification flow's registry reads land
+
+
+class RecordingRouter(ReplicaRouter):
+    """ReplicaRouter, whose choice for each read is recorded as (model, alias); the read
+    itself is then made on the primary, the suite's only database (tests/test_replica.py
+    reads a real replica)."""
+
+    def __init__(self):
+        self.reads: list[tuple[str, str]] = []
+
+    def db_for_read(self, model, **hints) -> str:
+        self.reads.append((model._meta.label_lower, super().db_for_read(model, **hints)))
+        return DEFAULT_DB_ALIAS
+
+
+@pytest.fixture
+def recorded(settings) -> RecordingRouter:
+    """The router of a deployment with one replica, recording where each read would go."""
+    router = RecordingRouter()
+    settings.KYVS_DATABASE_REPLICAS = ["replica_1"]
+    settings.DATABASE_ROUTERS = [router]
+    return router
+
+
+@pytest.fixture
+def in_transaction():
+    """The SQL of each query sent while the fixture lasts, with whether it was sent inside
+    a transaction (an atomic block)."""
+    sent: list[tuple[str, bool]] = []
+
+    def record(execute, sql, params, many, context):
+        sent.append((sql, connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield sent
+
+
+def _start(organisation, operator, name: str) -> Verification:
+    return services.start_verification(
+        organisation=organisation,
+        operator=operator,
+        full_name=name,
+        mobile="9876543210",
+        purpose="travel",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", ["Asha Patel", "Nobody Registered"], ids=["match", "no match"])
+def test_a_starts_match_goes_to_a_replica_and_its_restrictions_are_asked_outside_its_transaction(
+    recorded, in_transaction, sms_outbox, name
+):
+    organisation = make_organisation(name="Sahyatri Travels")
+    bob = make_member(organisation, "bob")
+    asha = make_beneficiary(name="Asha Patel", mobile="9876543210")
+    recorded.reads.clear()
+    in_transaction.clear()
+
+    verification = _start(organisation, bob, name)
+
+    assert verification.beneficiary_id == (asha.pk if name == "Asha Patel" else None)
+    # The match on the replica; for a match, the SMS job's read of the mobile too, in the
+    # job's transaction (run here inside the request), so on the primary.
+    beneficiaries = [
+        alias for model, alias in recorded.reads if model == "verification.beneficiary"
+    ]
+    matched = name == "Asha Patel"
+    assert beneficiaries == (["replica_1", DEFAULT_DB_ALIAS] if matched else ["replica_1"])
+    registry = [
+        inside
+        for sql, inside in in_transaction
+        if sql.startswith("SELECT")
+        and (
+            'FROM "verification_beneficiary"' in sql or '"verification_citizenrestriction"' in sql
+        )
+    ]
+    # The match and the restrictions, outside any transaction; then the job's mobile.
+    assert registry == ([False, False, True] if matched else [False, False])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_start_refused_for_its_actor_reads_nothing_of_the_registry(in_transaction):
+    organisation = make_organisation(name="Sahyatri Travels")
+    make_beneficiary(name="Asha Patel", mobile="9876543210")
+    outsider = make_member(make_organisation(), "charlie")
+    in_transaction.clear()
+    with pytest.raises(services.VerificationRefused):
+        _start(organisation, outsider, "Asha Patel")
+    assert not [sql for sql, _inside in in_transaction if '"verification_beneficiary"' in sql]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("answer", ["code", "phone"], ids=["right code", "approved on the phone"])
+def test_a_confirms_result_is_read_after_its_transaction_where_a_replica_can_answer(
+    recorded, in_transaction, sms_outbox, answer
+):
+    organisation = make_organisation(scopes=["vaccinations", "demographics"])
+    bob = make_member(organisation, "bob")
+    asha = make_beneficiary(name="Asha Patel", mobile="9876543210")
+    # A transactional test's database has lost the migrations' vaccines.
+    Vaccine.objects.get_or_create(name="Covishield", defaults={"primary_doses_required": 2})
+    add_dose(asha, "Covishield", 1, date(2021, 5, 1))
+    verification = _start(organisation, bob, "Asha Patel")
+    recorded.reads.clear()
+    in_transaction.clear()
+
+    if answer == "code":
+        outcome = services.confirm_verification(verification, otp_from(sms_outbox[-1]))
+    else:
+        public_id, token = re.search(r"/c/([\w-]+)/([\w-]+)", sms_outbox[-1].body).groups()
+        public_id = CompactUuidConverter().to_python(public_id)
+        outcome = services.approve_by_link(public_id, token)
+
+    assert outcome.ok
+    assert outcome.result.vaccinations[0]["vaccine"] == "Covishield"
+    assert outcome.result.beneficiary["name"] == "Asha Patel"
+    doses = [alias for model, alias in recorded.reads if model == "verification.dose"]
+    assert doses == ["replica_1"]
+    assert ("verification.beneficiary", "replica_1") in recorded.reads
+    locked, result = [], []
+    for sql, inside in in_transaction:
+        if "FOR UPDATE" in sql:
+            locked.append(inside)
+        elif 'FROM "verification_dose"' in sql:
+            result.append(inside)
+    # On SQLite the lock is a plain SELECT: the dose read is what this test is about.
+    assert locked in ([True], []) and result == [False]
 
 
 # DATABASE_REPLICA_URLS

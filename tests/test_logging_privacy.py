@@ -127,6 +127,7 @@ def test_admin_decisions_are_logged_without_the_objects_text(captured, registry_
         ("session 3k9x0m2p7q1w8e4r5t6y7u8i9o0p1a2s", "session [redacted]"),
         ("Gone: /c/_KGIuWNaGoWhsH58UcNmWA", "Gone: /c/[redacted]"),
         ("Gone: /c/abcdefghijklmnopqrstuv", "Gone: /c/[redacted]"),
+        ("Gone: /c/5J5RrrVkTTyS6N8dWnS7Cg/_KGIuWNaGoWhsH58UcNmWA", "Gone: /c/[redacted]"),
         ("verification 4f1c2b7e-9d3a-4e21-8c55-0b6a7d9e2f10 failed", None),
         ("started 12 verifications in 2024", None),
         ("OrganisationAdminConfiguration ready", None),

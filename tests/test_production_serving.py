@@ -81,6 +81,7 @@ def test_the_access_log_format_has_no_request_line_query_or_referrer():
         ("/s/Xk3-tok_en/", f"/s/{REDACTED}/"),
         ("/s/Xk3-tok_en/receipt.pdf", f"/s/{REDACTED}/receipt.pdf"),
         ("/c/Xk3token", f"/c/{REDACTED}"),
+        ("/c/5J5RrrVkTTyS6N8dWnS7Cg/Xk3token", f"/c/{REDACTED}/{REDACTED}"),
         ("/embed/s/Xk3token", f"/embed/s/{REDACTED}"),
         ("/accounts/invitation/Xk3token/", f"/accounts/invitation/{REDACTED}/"),
         (

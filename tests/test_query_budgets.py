@@ -62,10 +62,11 @@ pytestmark = pytest.mark.django_db
 # The hosted page (verification/views.py), for a signed-in operator (2).
 # The operator's five recent verifications.
 OPERATORS_FORM = 3
-# Savepoint; the organisation locked; today's starts for the quota (one row by its key);
-# the match (name and mobile); the citizen's lock or block; the verification inserted;
-# today's starts counted (providers.models.StartsOfDay); the SMS job inserted; release (9;
-# the verification is read back only where the queue runs its jobs in the request,
+# The match (name and mobile) and the citizen's lock or block, before the transaction (no
+# lock needed: a replica can answer the match); savepoint; the organisation locked; today's
+# starts for the quota (one row by its key); the verification inserted; today's starts
+# counted (providers.models.StartsOfDay); the SMS job inserted; release (9; the
+# verification is read back only where the queue runs its jobs in the request,
 # verification.delivery.runs_in_request). The session is not written: the operator's
 # language waits in a cookie.
 START = 11
@@ -73,10 +74,12 @@ START = 11
 CUSTOMERS_SCREEN = 3
 # The verification's state, by the public id its token names: no session, no account.
 SCREEN_POLL = 1
-# The verification; savepoint; the row locked with its organisation and beneficiary; its
-# UPDATE; the doses with their vaccines (read once, for the status and the list); the
-# receipt SMS job inserted; release (7); the session written, holding the result for one
-# pickup (3).
+# The verification; savepoint; the row locked by its public id, with its organisation (not
+# the beneficiary: docs/scaling.md, "Joins"); its UPDATE; the receipt SMS job inserted;
+# release; then, after the commit (where a replica can answer), the doses with their
+# vaccines by the beneficiary's key (read once, for the status and the list; the
+# beneficiary's own row is read only for the demographics scope, not granted here) (7); the
+# session written, holding the result for one pickup (3).
 CONFIRM = 12
 # The verification with its organisation; the session written, the result taken out of it.
 RESULT = 6
@@ -97,7 +100,7 @@ HISTORY_CSV = 5
 API_KEYS = 6
 
 # The API (verification/api.py), 2 a call.
-# A start's nine (as START, from its savepoint to its release).
+# A start's nine (as START, from the match to the release).
 API_GENERATE_OTP = 11
 # The verification by its txnId; a confirm's six (as CONFIRM, from its savepoint).
 API_CONFIRM_OTP = 9
@@ -135,7 +138,7 @@ EMBED_SESSION_STATUS = 3
 # My status (verification/citizen.py).
 # Nothing: no session yet.
 MY_STATUS_FORM = 0
-# Savepoint; the match; the verification and the SMS job inserted; release; the
+# The match; savepoint; the verification and the SMS job inserted; release; the
 # browser's session made (select, savepoint, insert, release).
 MY_STATUS_START = 9
 # The session; the check waiting for its code.

@@ -26,7 +26,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from tests.factories import make_beneficiary
+from tests.factories import make_beneficiary, make_member, make_organisation
 from tests.processes import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,10 +62,10 @@ def wait_until_replayed(replica: psycopg.Connection, position: str, limit: float
         time.sleep(0.05)  # between polls only; the position is what is waited for
 
 
-def probe(name: str, mobile: str) -> dict:
+def probe(name: str, mobile: str, *more: str) -> dict:
     test_database = connection.settings_dict["NAME"]
     run = subprocess.run(
-        [sys.executable, "-m", "tests.replica_probe", name, mobile],
+        [sys.executable, "-m", "tests.replica_probe", name, mobile, *more],
         cwd=ROOT,
         env={
             **os.environ,
@@ -119,3 +119,25 @@ def test_a_registry_lookup_reads_the_replica_and_finds_a_new_row_once_replayed(r
     assert replayed["outside"]["in_recovery"] is True
     # The person's doses are read where the person was found.
     assert [d["alias"] for d in replayed["doses"]] == ["replica_1"]
+
+
+def test_a_start_matches_on_the_replica_outside_its_transaction(replica):
+    organisation = make_organisation(name="Sahyatri Travels")
+    bob = make_member(organisation, "bob")
+    start = ("--start", str(organisation.pk), str(bob.pk))
+    replica.execute("SELECT pg_wal_replay_pause()")
+    try:
+        asha = make_beneficiary(name="Asha Patel", mobile="9876543210")  # committed
+        written_at = primary_position()
+        paused = probe("Asha Patel", "9876543210", *start)
+    finally:
+        replica.execute("SELECT pg_wal_replay_resume()")
+
+    # Only a match on the replica explains missing a person the primary has.
+    assert paused == {"beneficiary": None, "registry_reads": ["replica_1"]}
+
+    wait_until_replayed(replica, written_at)
+    replayed = probe("Asha Patel", "9876543210", *start)
+    # The match on the replica; the SMS job's read of her mobile, in its transaction (the
+    # suite's queue runs it inside the request), on the primary.
+    assert replayed == {"beneficiary": asha.pk, "registry_reads": ["replica_1", "default"]}

@@ -36,7 +36,7 @@ from django_tasks.base import TaskResultStatus
 
 from kyvs import limits
 from providers.models import Purpose
-from verification.models import Verification
+from verification.models import Beneficiary, Verification
 from verification.sms import SmsError, send_sms
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def queue_code(verification: Verification, allowance: list[str]) -> None:
     in the transaction that saved the request (Verification.request_code or
     request_resend). `allowance`: the rate-limit counters (limits.Usage.key) to give back if
     the SMS cannot be sent."""
-    deliver_code.enqueue(verification.pk, verification.resends, allowance)
+    deliver_code.enqueue(str(verification.public_id), verification.resends, allowance)
 
 
 def runs_in_request() -> bool:
@@ -91,7 +91,7 @@ def otp_sms_body(verification: Verification, code: str, approve_token: str = "")
             "minutes": minutes,
         }
         if approve_token:
-            link = site_link(reverse("approve", args=[approve_token]))
+            link = site_link(reverse("approve", args=[verification.public_id, approve_token]))
             body += " " + _("Or approve on your phone: %(link)s") % {"link": link}
         return body
 
@@ -99,7 +99,7 @@ def otp_sms_body(verification: Verification, code: str, approve_token: str = "")
 def queue_receipt(verification: Verification) -> None:
     """Enqueue the citizen's receipt SMS of a verification that shared something (call it
     in the transaction that verified it)."""
-    deliver_receipt.enqueue(verification.pk)
+    deliver_receipt.enqueue(str(verification.public_id))
 
 
 def receipt_sms_body(verification: Verification) -> str:
@@ -125,36 +125,57 @@ def receipt_sms_body(verification: Verification) -> str:
         }
 
 
+def _named(verification_id: str | int) -> dict:
+    """The filter for the verification a job names: by its public id (a string), the column
+    verifications would be distributed by on Citus (docs/scaling.md), so that the job's
+    reads and row lock are one shard's. Jobs queued by an earlier release named it by its
+    primary key (an int); those are still found, by that key, until none is left (they live
+    as long as the code they send may: KYVS_OTP_TTL_SECONDS)."""
+    if isinstance(verification_id, int):
+        return {"pk": verification_id}
+    return {"public_id": verification_id}
+
+
 @task()
-def deliver_receipt(verification_pk: int) -> str:
-    """The job: the receipt SMS of one verified verification, once. A gateway refusal is
-    logged and not retried: the receipt is a courtesy, the verification is done."""
+def deliver_receipt(verification_id: str) -> str:
+    """The job: the receipt SMS of one verified verification (named by its public id), once.
+    The citizen's mobile is read apart, by the beneficiary's key, never joined to the
+    verification. A gateway refusal is logged and not retried: the receipt is a courtesy,
+    the verification is done."""
     verification = (
-        Verification.objects.select_related("organisation", "beneficiary")
-        .filter(pk=verification_pk, state=Verification.State.VERIFIED)
+        Verification.objects.select_related("organisation")
+        .filter(**_named(verification_id), state=Verification.State.VERIFIED)
         .first()
     )
     if verification is None or not verification.reaches_the_citizen:
         return "moot"
+    mobile = Beneficiary.objects.mobile_of(verification.beneficiary_id)
+    if not mobile:
+        return "moot"
     try:
-        send_sms(verification.beneficiary.mobile, receipt_sms_body(verification))
+        send_sms(mobile, receipt_sms_body(verification))
     except SmsError as exc:
-        log.warning("receipt SMS not sent for verification #%s: %s", verification_pk, exc)
+        log.warning("receipt SMS not sent for verification %s: %s", verification_id, exc)
         return "not sent"
     return "sent"
 
 
 @task()
-def deliver_code(verification_pk: int, resends: int, allowance: list[str]) -> str:
-    """The job: make the code that request number `resends` of verification `verification_pk`
-    asked for (0: the start), store its hash, send it. Returns what happened, for the queue's
-    records: "sent", "nobody to send to", "retrying", "not sent" or "moot" (the code was
-    no longer wanted)."""
+def deliver_code(verification_id: str, resends: int, allowance: list[str]) -> str:
+    """The job: make the code that request number `resends` of the verification whose public
+    id is `verification_id` asked for (0: the start), store its hash, send it. Returns what
+    happened, for the queue's records: "sent", "nobody to send to", "retrying", "not sent"
+    or "moot" (the code was no longer wanted).
+
+    The row is locked by its public id, with its organisation; the citizen's mobile is read
+    apart (only when the code reaches someone), never joined to it."""
     now = timezone.now()
     with transaction.atomic():
-        verification = Verification.objects.locked().filter(pk=verification_pk).first()
+        verification = Verification.objects.locked().filter(**_named(verification_id)).first()
         if verification is None or not verification.awaits_delivery(resends):
             return "moot"
+        # Retries and the records below name it by its public id, whatever named it here.
+        verification_id = str(verification.public_id)
         if now >= verification.deliver_by:
             verification.fail(Verification.FailureReason.SMS_NOT_SENT, now)
             verification.save()
@@ -166,25 +187,26 @@ def deliver_code(verification_pk: int, resends: int, allowance: list[str]) -> st
             if verification.channel in APPROVE_LINK_CHANNELS:
                 approve_token = verification.issue_approve_link()
             verification.save()
-            reaches = verification.reaches_the_citizen
-            mobile = verification.beneficiary.mobile if reaches else ""
+            mobile = ""
+            if verification.reaches_the_citizen:
+                mobile = Beneficiary.objects.mobile_of(verification.beneficiary_id)
             body = otp_sms_body(verification, code, approve_token) if mobile else ""
     if gave_up:
-        log.warning("SMS not sent for verification #%s: too late", verification_pk)
+        log.warning("SMS not sent for verification %s: too late", verification_id)
         limits.refund_keys(allowance)
         return "not sent"
     otp_hash = verification.otp_hash
     # The code's hash is committed before the SMS leaves: whatever the gateway does, the
     # database knows the one code that may be live.
     if not mobile:
-        Verification.objects.mark_code_sent(verification_pk, otp_hash)
+        Verification.objects.mark_code_sent(verification_id, otp_hash)
         return "nobody to send to"
     try:
         send_sms(mobile, body)
     except SmsError as exc:
-        log.warning("SMS not sent for verification #%s: %s", verification_pk, exc)
-        return _after_failure(verification_pk, resends, allowance, otp_hash, exc.retryable)
-    Verification.objects.mark_code_sent(verification_pk, otp_hash)
+        log.warning("SMS not sent for verification %s: %s", verification_id, exc)
+        return _after_failure(verification_id, resends, allowance, otp_hash, exc.retryable)
+    Verification.objects.mark_code_sent(verification_id, otp_hash)
     return "sent"
 
 
@@ -193,11 +215,11 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _after_failure(
-    verification_pk: int, resends: int, allowance: list[str], otp_hash: str, retryable: bool
+    verification_id: str, resends: int, allowance: list[str], otp_hash: str, retryable: bool
 ) -> str:
     now = timezone.now()
     with transaction.atomic():
-        verification = Verification.objects.locked().filter(pk=verification_pk).first()
+        verification = Verification.objects.locked().filter(public_id=verification_id).first()
         if verification is None or verification.otp_hash != otp_hash:
             return "moot"  # ended or asked for again meanwhile
         retry_at = now + _backoff(verification.delivery_attempts)
@@ -208,7 +230,7 @@ def _after_failure(
         ):
             verification.void_unsent_code()
             verification.save()
-            _enqueue_retry(verification_pk, resends, allowance, retry_at)
+            _enqueue_retry(verification_id, resends, allowance, retry_at)
             return "retrying"
         verification.fail(Verification.FailureReason.SMS_NOT_SENT, now)
         verification.save()
@@ -216,13 +238,13 @@ def _after_failure(
     return "not sent"
 
 
-def _enqueue_retry(verification_pk: int, resends: int, allowance: list[str], retry_at) -> None:
+def _enqueue_retry(verification_id: str, resends: int, allowance: list[str], retry_at) -> None:
     job = deliver_code
     if job.get_backend().supports_defer:
         job = job.using(run_after=retry_at)
     # A backend that cannot wait (the immediate one of tests and scripts) tries at once;
     # KYVS_SMS_MAX_ATTEMPTS still bounds it.
-    job.enqueue(verification_pk, resends, allowance)
+    job.enqueue(verification_id, resends, allowance)
 
 
 def recover_lost_jobs(now=None) -> int:
@@ -251,15 +273,17 @@ def recover_lost_jobs(now=None) -> int:
             if not claimed:
                 continue
             args = row.args_kwargs.get("args", [])
-            verification_pk, resends, allowance = args
+            verification_id, resends, allowance = args
             with transaction.atomic():
-                verification = Verification.objects.locked().filter(pk=verification_pk).first()
+                verification = (
+                    Verification.objects.locked().filter(**_named(verification_id)).first()
+                )
                 if verification is not None and verification.awaits_delivery(resends):
                     verification.void_unsent_code()
                     verification.save()
-            deliver_code.enqueue(verification_pk, resends, allowance)
+            deliver_code.enqueue(verification_id, resends, allowance)
             taken += 1
-            log.warning("took over the lost SMS job of verification #%s", verification_pk)
+            log.warning("took over the lost SMS job of verification %s", verification_id)
     return taken
 
 

@@ -46,6 +46,13 @@ class BeneficiaryQuerySet(models.QuerySet):
         the form of verification.registry.normalise_name)."""
         return self.filter(mobile=mobile, name_normalised=registry.normalise_name(full_name))
 
+    def mobile_of(self, beneficiary_id: int) -> str:
+        """The registered mobile (10 digits) of beneficiary `beneficiary_id`; "" if there is
+        no such beneficiary. Read by itself, by primary key: the SMS jobs read it apart from
+        the verification, so that no query joins a verification to the registry (the two
+        would be distributed by different columns on Citus, docs/scaling.md)."""
+        return self.filter(pk=beneficiary_id).values_list("mobile", flat=True).first() or ""
+
 
 class ReferenceIdField(ParsedCharField):
     """A beneficiary reference id, stored in ASCII digits (registry.parse_reference_id)."""
@@ -101,20 +108,34 @@ class Beneficiary(models.Model):
         return list(self.doses.select_related("vaccine"))
 
     def vaccination_status(self, doses: list["Dose"] | None = None) -> VaccinationStatus:
-        """0, 1 or 2 (verification.registry.status_from_doses) from `doses`, this person's
-        doses_with_vaccines() when the caller has read them already, else read here."""
+        """0, 1 or 2 (status_of) from `doses`, this person's doses_with_vaccines() when the
+        caller has read them already, else read here."""
         if doses is None:
             doses = self.doses_with_vaccines()
-        facts = [
-            registry.DoseFacts(
-                is_primary=d.kind == Dose.Kind.PRIMARY,
-                date=d.date,
-                dose_number=d.dose_number,
-                primary_doses_required=d.vaccine.primary_doses_required,
-            )
-            for d in doses
-        ]
-        return VaccinationStatus(registry.status_from_doses(facts))
+        return status_of(doses)
+
+
+def status_of(doses: list["Dose"]) -> VaccinationStatus:
+    """0, 1 or 2 (verification.registry.status_from_doses) from one person's doses, each read
+    with its vaccine (Beneficiary.doses_with_vaccines, Dose.objects.with_vaccines_of)."""
+    facts = [
+        registry.DoseFacts(
+            is_primary=d.kind == Dose.Kind.PRIMARY,
+            date=d.date,
+            dose_number=d.dose_number,
+            primary_doses_required=d.vaccine.primary_doses_required,
+        )
+        for d in doses
+    ]
+    return VaccinationStatus(registry.status_from_doses(facts))
+
+
+class DoseQuerySet(models.QuerySet):
+    def with_vaccines_of(self, beneficiary_id: int) -> list["Dose"]:
+        """The doses of beneficiary `beneficiary_id`, each with its vaccine, in the doses'
+        order: one query, as Beneficiary.doses_with_vaccines, for a caller that holds the
+        beneficiary's key and not its row (a verification)."""
+        return list(self.filter(beneficiary_id=beneficiary_id).select_related("vaccine"))
 
 
 class Dose(models.Model):
@@ -142,6 +163,8 @@ class Dose(models.Model):
     centre = models.CharField(_("centre"), max_length=200)
     district = models.CharField(_("district"), max_length=100)
     state = models.CharField(_("state"), max_length=100)
+
+    objects = DoseQuerySet.as_manager()
 
     class Meta:
         ordering = ["date", "dose_number"]
@@ -178,10 +201,25 @@ class VerificationQuerySet(models.QuerySet):
 
     def locked(self) -> "VerificationQuerySet":
         """Rows locked until the transaction ends (SELECT ... FOR UPDATE), with the
-        organisation and the beneficiary read alongside. Only the verification row is
-        locked: PostgreSQL cannot lock the nullable side of the outer join, and a lock on the
-        organisation would queue every verification of a busy organisation."""
-        return self.select_for_update(of=("self",)).select_related("organisation", "beneficiary")
+        organisation read alongside. Only the verification row is locked: PostgreSQL cannot
+        lock the nullable side of the outer join, and a lock on the organisation would queue
+        every verification of a busy organisation.
+
+        Callers filter by `public_id`, the column verifications would be distributed by on
+        Citus (docs/scaling.md), so that the lock is one shard's. The beneficiary is not
+        joined: the registry would be distributed by another column, and a join across the
+        two is what a hot path must not make. Whoever needs the beneficiary reads it apart
+        (Beneficiary.objects.mobile_of, Dose.objects.with_vaccines_of)."""
+        return self.select_for_update(of=("self",)).select_related("organisation")
+
+    def for_approve_link(self, public_id, token: str) -> "VerificationQuerySet":
+        """The verification whose "approve on my phone" link is /c/<public id>/<token>
+        (Verification.issue_approve_link), while that link is live: by its public id (one
+        row, one shard on Citus) and the token's keyed digest. A token is no use with
+        another verification's public id, nor a public id without its token."""
+        return self.filter(
+            public_id=public_id, approve_digest=Verification.approve_digest_of(token)
+        )
 
     def still_personal(self) -> "VerificationQuerySet":
         """Rows that still hold something that could point at a person."""
@@ -202,12 +240,13 @@ class VerificationQuerySet(models.QuerySet):
             beneficiary=None, mobile_masked="", otp_hash="", approve_digest="", ip=None
         )
 
-    def mark_code_sent(self, pk: int, otp_hash: str) -> int:
+    def mark_code_sent(self, public_id, otp_hash: str) -> int:
         """Record that the SMS carrying the code whose hash is `otp_hash` was handed to the
-        gateway (or that there was nobody to send it to). A code replaced meanwhile is left
+        gateway (or that there was nobody to send it to), for the verification whose
+        `public_id` (a UUID or its string) is given. A code replaced meanwhile is left
         alone. Returns 1 if it recorded it, else 0."""
         return self.filter(
-            pk=pk, otp_hash=otp_hash, code_delivery=Verification.Delivery.SENDING
+            public_id=public_id, otp_hash=otp_hash, code_delivery=Verification.Delivery.SENDING
         ).update(code_delivery=Verification.Delivery.SENT)
 
 
@@ -332,8 +371,8 @@ class Verification(models.Model):
     blocked = models.CharField(
         _("blocked"), max_length=16, choices=Blocked.choices, default=Blocked.NO, blank=True
     )
-    # Keyed digest of the one-time "approve on my phone" link's token (/c/<token>), made with
-    # the code and void with it.
+    # Keyed digest of the one-time "approve on my phone" link's token (/c/<public id>/<token>),
+    # made with the code and void with it.
     approve_digest = models.CharField(
         _("approve link digest"), max_length=64, blank=True, db_index=True
     )
@@ -475,7 +514,9 @@ class Verification(models.Model):
     def issue_approve_link(self) -> str:
         """Make the token of the one-time "approve on my phone" link that goes with the code
         (secrets.token_urlsafe: 128 bits) and keep only its keyed digest. Returns the token,
-        for the SMS only. The link it replaces stops working."""
+        for the SMS only: the link is /c/<public id>/<token> (verification/approve.py), found
+        by both (VerificationQuerySet.for_approve_link). The link it replaces stops
+        working."""
         token = secrets.token_urlsafe(16)
         self.approve_digest = Verification.approve_digest_of(token)
         return token

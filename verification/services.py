@@ -27,6 +27,7 @@ from verification.models import (
     Dose,
     VaccinationStatus,
     Verification,
+    status_of,
 )
 from verification.refusals import Refusal, VerificationRefused
 
@@ -149,6 +150,19 @@ def api_quota(api_key) -> limits.Standing:
 
 
 def _check_may_start(organisation: Organisation, operator, api_key, purpose: str) -> None:
+    _check_actor(organisation, operator, api_key, purpose)
+    if organisation.started_today() >= organisation.daily_quota:
+        raise VerificationRefused(
+            Refusal.QUOTA_EXCEEDED,
+            _("Your organisation has used today's %(quota)d verifications.")
+            % {"quota": organisation.daily_quota},
+            retry_after=organisation.seconds_until_quota_resets(),
+        )
+
+
+def _check_actor(organisation: Organisation, operator, api_key, purpose: str) -> None:
+    """The refusals of _check_may_start that need no query: the organisation's approval (as
+    `organisation` was read), the actor acting for it, the purpose."""
     if not organisation.is_approved:
         raise VerificationRefused(
             Refusal.ORGANISATION_NOT_APPROVED,
@@ -163,13 +177,6 @@ def _check_may_start(organisation: Organisation, operator, api_key, purpose: str
         raise VerificationRefused(Refusal.NOT_A_MEMBER)
     if purpose not in organisation.purposes:
         raise VerificationRefused(Refusal.PURPOSE_NOT_ALLOWED)
-    if organisation.started_today() >= organisation.daily_quota:
-        raise VerificationRefused(
-            Refusal.QUOTA_EXCEEDED,
-            _("Your organisation has used today's %(quota)d verifications.")
-            % {"quota": organisation.daily_quota},
-            retry_after=organisation.seconds_until_quota_resets(),
-        )
 
 
 def check_may_start(organisation: Organisation, *, operator=None, api_key=None, purpose: str):
@@ -282,6 +289,18 @@ def _create(
     organisation, operator, api_key, full_name, mobile, purpose, channel, ip, allowance, language
 ):
     now = timezone.now()
+    if organisation is not None:
+        # Nothing of the registry is read for an actor who may not start at all.
+        _check_actor(organisation, operator, api_key, purpose)
+    # The registry is read before the transaction: the match and the citizen's restrictions
+    # need no lock, so the organisation's lock is held for less, and the router
+    # (kyvs/db_router.py) sends the match to a read replica when there is one. A match and a
+    # no-match ask the same queries here, in the same order.
+    matches = list(Beneficiary.objects.matching(full_name, mobile)[:2])
+    beneficiary = matches[0] if len(matches) == 1 else None
+    blocked = Verification.Blocked.NO
+    if organisation is not None:
+        blocked = _blocked(beneficiary, organisation)
     with transaction.atomic():
         if organisation is not None:
             # The lock makes the quota count and the insert one step per organisation.
@@ -290,11 +309,6 @@ def _create(
             scopes = api_key.granted_scopes() if api_key else organisation.granted_scopes()
         else:
             scopes = OWN_CHECK_SCOPES
-        matches = list(Beneficiary.objects.matching(full_name, mobile)[:2])
-        beneficiary = matches[0] if len(matches) == 1 else None
-        blocked = Verification.Blocked.NO
-        if organisation is not None:
-            blocked = _blocked(beneficiary, organisation)
         verification = Verification(
             public_id=uuid.uuid4(),
             organisation=organisation,
@@ -358,23 +372,25 @@ class Result:
 
 
 def _build_result(verification: Verification) -> Result:
-    person = verification.beneficiary
-    doses = person.doses_with_vaccines()
+    """The result of a verified `verification`, read from the registry by its beneficiary's
+    key: the doses always (one query), the registered details only when the demographics
+    scope was granted (one more). Never joined to the verification's row (docs/scaling.md,
+    "Joins")."""
+    beneficiary_id = verification.beneficiary_id
+    doses = Dose.objects.with_vaccines_of(beneficiary_id)
     result = Result(
         verification_id=str(verification.public_id),
         organisation=verification.organisation.name if verification.organisation else "",
         purpose=verification.purpose,
         verified_at=verification.finished_at.isoformat(),
-        vaccination_status=int(person.vaccination_status(doses)),
+        vaccination_status=int(status_of(doses)),
     )
     if Scope.VACCINATIONS in verification.scopes:
         result.vaccinations = _vaccinations(doses)
     if Scope.DEMOGRAPHICS in verification.scopes:
-        result.beneficiary = {
-            "name": person.name,
-            "birth_year": person.birth_year,
-            "gender": person.gender,
-        }
+        result.beneficiary = Beneficiary.objects.values("name", "birth_year", "gender").get(
+            pk=beneficiary_id
+        )
     return result
 
 
@@ -443,10 +459,12 @@ _CLOSED = {
 def confirm_verification(verification: Verification, submitted_otp: str) -> Confirmation:
     """Check a code, with the row locked so that concurrent answers are taken one at a time:
     of two right answers exactly one succeeds, and wrong guesses can never pass the limit.
+    The result of a right code is read from the registry once that transaction has
+    committed (_shared).
     """
     now = timezone.now()
     with transaction.atomic():
-        v = Verification.objects.locked().get(pk=verification.pk)
+        v = Verification.objects.locked().get(public_id=verification.public_id)
         refused = _refuse_closed_or_unapproved(v, now)
         if refused is not None:
             return refused
@@ -459,7 +477,8 @@ def confirm_verification(verification: Verification, submitted_otp: str) -> Conf
             v.save()
             reason = Refusal.TOO_MANY_ATTEMPTS if failed else Refusal.WRONG_OTP
             return Confirmation(ok=False, reason=reason, attempts_left=v.attempts_left)
-        return _verified(v, now)
+        _verify(v, now)
+    return _shared(v, now)
 
 
 def _refuse_closed_or_unapproved(v: Verification, now) -> "Confirmation | None":
@@ -472,12 +491,27 @@ def _refuse_closed_or_unapproved(v: Verification, now) -> "Confirmation | None":
     return None
 
 
-def _verified(v: Verification, now) -> Confirmation:
+def _verify(v: Verification, now) -> None:
     """The customer agreed (the right code, or their phone's Approve): the verification is
-    verified, the result built and signed, and the citizen's receipt SMS queued. Called with
-    the row locked."""
+    verified and the citizen's receipt SMS queued. Called with the row locked; the result
+    is built once the transaction has committed (_shared)."""
     v.mark_verified(now)
     v.save()
+    if not v.is_own_check and settings.KYVS_RECEIPT_SMS:
+        queue_receipt(v)
+
+
+def _shared(v: Verification, now) -> Confirmation:
+    """The result of `v`, verified at `now` by a transaction that has committed, built from
+    the registry and signed. Nothing of it is recorded (the row keeps the outcome, never the
+    answer), so it is read after the commit: outside a transaction the router sends the
+    registry's reads to a read replica when there is one (kyvs/db_router.py), and the row
+    lock is not held while they run.
+
+    The price: should a read (a replica that does not answer) or the signature fail here,
+    the verification stays verified, its receipt SMS queued, and the caller gets the error;
+    the organisation must start again. The same holds already when the caller fails to hold
+    the result for its screen (the session or the cache) after this returns."""
     result = _build_result(v)
     if v.is_own_check:
         # A receipt proves what an organisation was told; the citizen told no one.
@@ -490,59 +524,68 @@ def _verified(v: Verification, now) -> Confirmation:
             issued_at=now,
         )
     )
-    if settings.KYVS_RECEIPT_SMS:
-        queue_receipt(v)
     return Confirmation(ok=True, result=result)
 
 
-def verification_for_link(token: str) -> Verification | None:
-    """The verification whose "approve on my phone" link carries `token`, if that link is
-    still one (made with the code now live); None for any other token."""
-    if not token or len(token) > 64:
+def _is_token(token: str) -> bool:
+    return bool(token) and len(token) <= 64
+
+
+def verification_for_link(public_id: uuid.UUID, token: str) -> Verification | None:
+    """The verification whose "approve on my phone" link is /c/<public_id>/<token>, if that
+    link is still one (made with the code now live), with its organisation; None for any
+    other pair. One lookup by the public id and the token's keyed digest
+    (VerificationQuerySet.for_approve_link): a valid token with another verification's
+    public id finds nothing."""
+    if not _is_token(token):
         return None
     return (
         Verification.objects.select_related("organisation")
-        .filter(approve_digest=Verification.approve_digest_of(token))
+        .for_approve_link(public_id, token)
         .first()
     )
 
 
-def approve_by_link(token: str) -> Confirmation:
+def approve_by_link(public_id: uuid.UUID, token: str) -> Confirmation:
     """The citizen's Approve on their own phone: as the right code would, for the one
-    verification the link was made for, once, while its code is valid."""
-    return _by_link(token, approve=True)
+    verification the link /c/<public_id>/<token> was made for, once, while its code is
+    valid."""
+    return _by_link(public_id, token, approve=True)
 
 
-def decline_by_link(token: str) -> Confirmation:
+def decline_by_link(public_id: uuid.UUID, token: str) -> Confirmation:
     """The citizen's Decline on their own phone: the verification ends as declined."""
-    return _by_link(token, approve=False)
+    return _by_link(public_id, token, approve=False)
 
 
-def _by_link(token: str, *, approve: bool) -> Confirmation:
+def _by_link(public_id: uuid.UUID, token: str, *, approve: bool) -> Confirmation:
     now = timezone.now()
-    found = verification_for_link(token)
-    if found is None:
+    if not _is_token(token):
         return Confirmation(ok=False, reason=Refusal.NOT_PENDING)
     with transaction.atomic():
-        v = Verification.objects.locked().get(pk=found.pk)
+        # Locked only if the token is its live link's: a stranger's guess changes nothing.
+        v = Verification.objects.locked().for_approve_link(public_id, token).first()
+        if v is None:
+            return Confirmation(ok=False, reason=Refusal.NOT_PENDING)
         refused = _refuse_closed_or_unapproved(v, now)
         if refused is not None:
             return refused
         if not v.approve_link_matches(token, now):
             reason = Refusal.OTP_EXPIRED if v.is_expired(now) else Refusal.NOT_PENDING
             return Confirmation(ok=False, reason=reason)
-        if approve:
-            return _verified(v, now)
-        v.decline(now)
-        v.save()
-        return Confirmation(ok=False, reason=Refusal.DECLINED)
+        if not approve:
+            v.decline(now)
+            v.save()
+            return Confirmation(ok=False, reason=Refusal.DECLINED)
+        _verify(v, now)
+    return _shared(v, now)
 
 
 def decline_verification(verification: Verification) -> None:
     """The customer declines on the shared screen: a verification still waiting for its
     code ends as declined, matched or not. One that has ended already is left as it ended."""
     with transaction.atomic():
-        v = Verification.objects.locked().get(pk=verification.pk)
+        v = Verification.objects.locked().get(public_id=verification.public_id)
         if v.is_waiting_for_code:
             v.decline(timezone.now())
             v.save()
@@ -570,7 +613,7 @@ def resend_otp(verification: Verification) -> Verification:
 
 def _renew(verification: Verification, allowance: _Allowance, now):
     with transaction.atomic():
-        v = Verification.objects.locked().get(pk=verification.pk)
+        v = Verification.objects.locked().get(public_id=verification.public_id)
         if not v.is_waiting_for_code:
             raise VerificationRefused(Refusal.NOT_PENDING)
         if v.organisation is not None and not v.organisation.is_approved:
@@ -595,7 +638,7 @@ def cancel_verification(verification: Verification) -> None:
     """Cancel a verification still waiting for its code; the code stops working. One that
     has ended already is left as it ended."""
     with transaction.atomic():
-        v = Verification.objects.locked().get(pk=verification.pk)
+        v = Verification.objects.locked().get(public_id=verification.public_id)
         if v.is_waiting_for_code:
             v.cancel(timezone.now())
             v.save()

@@ -326,7 +326,8 @@ def approve_link(world) -> str:
         purpose="travel",
     )
     body = world.extra["sms_outbox"][-1].body
-    world.extra["approve_path"] = re.search(r"https?://[^/\s]+(/c/[A-Za-z0-9_-]+)", body).group(1)
+    link = re.search(r"https?://[^/\s]+(/c/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+)", body)
+    world.extra["approve_path"] = link.group(1)
     return world.extra["approve_path"]
 
 

@@ -17,7 +17,7 @@ from verification.models import Vaccine, Verification
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-APPROVE_LINK = re.compile(r"https?://\S+(/c/[A-Za-z0-9_-]+/?)")
+APPROVE_LINK = re.compile(r"https?://\S+(/c/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+)")
 
 
 @pytest.fixture

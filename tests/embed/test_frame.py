@@ -208,7 +208,7 @@ def test_a_cancelled_session_tells_its_parent_cancelled(key, asha, sms_outbox):
 
 
 def _approve_link(message) -> str:
-    return re.search(r"https?://[^/\s]+(/c/[A-Za-z0-9_\-]+)", message.body).group(1)
+    return re.search(r"https?://[^/\s]+(/c/[A-Za-z0-9_\-]+/[A-Za-z0-9_\-]+)", message.body)[1]
 
 
 def test_a_session_frame_follows_an_approval_on_the_phone_and_its_back_end_gets_the_result(

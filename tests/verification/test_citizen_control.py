@@ -11,6 +11,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
+from kyvs.converters import CompactUuidConverter
 from providers.models import OrganisationDecision
 from tests.conftest import otp_from
 from tests.embed.helpers import ORIGIN, create_session, issue_key, path_of, register
@@ -326,7 +327,7 @@ def test_the_first_sms_and_the_customers_screen_follow_the_customers_language(
 
 
 def _link(message) -> str:
-    return re.search(r"http://localhost:8000(/c/[A-Za-z0-9_\-]+)", message.body).group(1)
+    return re.search(r"http://localhost:8000(/c/[A-Za-z0-9_\-]+/[A-Za-z0-9_\-]+)", message.body)[1]
 
 
 def test_the_otp_sms_of_the_hosted_page_carries_a_one_time_link(client, bob, asha, sms_outbox):
@@ -334,6 +335,55 @@ def test_the_otp_sms_of_the_hosted_page_carries_a_one_time_link(client, bob, ash
     client.post("/verify/", ASHA)
     token = _link(sms_outbox[0]).rsplit("/", 1)[1]
     assert len(token) >= 22  # 128 bits in URL-safe base64
+
+
+def test_the_approve_link_names_its_verification_by_public_id_beside_the_token(
+    client, bob, asha, sms_outbox
+):
+    client.force_login(bob)
+    client.post("/verify/", ASHA)
+    _c, public_id, token = _link(sms_outbox[0]).strip("/").split("/")
+    assert CompactUuidConverter().to_python(public_id) == Verification.objects.get().public_id
+    # Each part fits a DLT template's variable (providers/sms_names.py).
+    assert len(public_id) <= 30 and len(token) <= 30
+    assert services.verification_for_link(Verification.objects.get().public_id, token)
+
+
+def test_a_valid_token_with_another_verifications_public_id_finds_nothing(
+    client, bob, asha, sms_outbox
+):
+    client.force_login(bob)
+    client.post("/verify/", ASHA)
+    _c, _ashas_id, ashas_token = _link(sms_outbox[0]).strip("/").split("/")
+    make_beneficiary(name="Ravi Shah", mobile="9825000004")
+    client.post("/verify/", {**ASHA, "full_name": "Ravi Shah", "mobile_number": "9825000004"})
+    _c, ravis_id, _ravis_token = _link(sms_outbox[1]).strip("/").split("/")
+    tampered = f"/c/{ravis_id}/{ashas_token}"
+
+    assert Client().get(tampered).status_code == 410
+    assert Client().post(tampered, {"answer": "approve"}).status_code == 410
+    assert Client().post(tampered, {"answer": "decline"}).status_code == 410
+    ravis = CompactUuidConverter().to_python(ravis_id)
+    assert services.verification_for_link(ravis, ashas_token) is None
+    assert not services.approve_by_link(ravis, ashas_token).ok
+    assert set(Verification.objects.values_list("state", flat=True)) == {"otp_sent"}
+
+
+def test_a_link_of_the_earlier_shape_says_it_no_longer_works_and_the_code_still_does(
+    client, bob, asha, sms_outbox
+):
+    client.force_login(bob)
+    consent = client.post("/verify/", ASHA)["Location"]
+    # Sent before links carried the public id: /c/<token>, the same token and digest.
+    token = _link(sms_outbox[0]).rsplit("/", 1)[1]
+    phone = Client()
+    page = phone.get(f"/c/{token}")
+    assert page.status_code == 410
+    assert "This link no longer works" in page.content.decode()
+    assert phone.post(f"/c/{token}", {"answer": "approve"}).status_code == 410
+    assert Verification.objects.get().state == Verification.State.OTP_SENT
+    client.post(consent, {"otp": otp_from(sms_outbox[0])})
+    assert Verification.objects.get().state == Verification.State.VERIFIED
 
 
 def test_approving_on_the_phone_verifies_and_the_shared_screen_shows_the_result_once(

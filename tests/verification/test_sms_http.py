@@ -258,14 +258,16 @@ def test_a_job_for_a_code_asked_for_again_meanwhile_sends_nothing(
         services.resend_otp(verification)
         live = Verification.objects.get(pk=verification.pk).otp_hash
         # The start's job, run again late: its code is no longer the one wanted.
-        assert delivery.deliver_code.call(verification.pk, 0, []) == "moot"
+        assert delivery.deliver_code.call(str(verification.public_id), 0, []) == "moot"
     assert len(sms_outbox) == 2
     assert Verification.objects.get(pk=verification.pk).otp_hash == live
 
 
 def test_a_late_failure_does_not_void_a_newer_code(organisation, bob, asha, sms_outbox):
     verification = start(organisation, bob)
-    outcome = delivery._after_failure(verification.pk, 0, [], "an-older-hash", retryable=False)
+    outcome = delivery._after_failure(
+        str(verification.public_id), 0, [], "an-older-hash", retryable=False
+    )
     assert outcome == "moot"
     row = Verification.objects.get(pk=verification.pk)
     assert row.state == Verification.State.OTP_SENT

@@ -68,8 +68,8 @@ def jobs(task) -> list[DBTaskResult]:
 def test_every_start_enqueues_one_job_of_the_same_shape_holding_no_code(cast, sms_outbox, case):
     verification = start(cast, *CASES[case])
     [job] = jobs(delivery.deliver_code)
-    pk, resends, allowance = job.args_kwargs["args"]
-    assert (pk, resends) == (verification.pk, 0)
+    public_id, resends, allowance = job.args_kwargs["args"]
+    assert (public_id, resends) == (str(verification.public_id), 0)
     assert len(allowance) == 2 and all(key.startswith("limit:otp-mobile") for key in allowance)
     assert verification.otp_hash == ""  # no code exists before the worker makes it
     assert verification.code_delivery == Verification.Delivery.QUEUED
@@ -147,6 +147,37 @@ def test_past_the_deadline_the_verification_fails_and_the_allowance_comes_back(
     assert verification.state == Verification.State.FAILED
     assert verification.failure_reason == Verification.FailureReason.SMS_NOT_SENT
     assert left.remaining == used.remaining + 1
+
+
+def test_a_code_job_queued_by_the_earlier_release_naming_the_primary_key_still_sends(
+    cast, sms_outbox
+):
+    verification = start(cast)
+    [job] = jobs(delivery.deliver_code)
+    # Jobs named the verification by its primary key before they named it by public id.
+    _public_id, resends, allowance = job.args_kwargs["args"]
+    DBTaskResult.objects.filter(pk=job.pk).update(
+        args_kwargs={"args": [verification.pk, resends, allowance], "kwargs": {}}
+    )
+    run_worker()
+    [message] = sms_outbox
+    assert services.confirm_verification(verification, otp_from(message)).ok
+
+
+def test_a_receipt_job_queued_by_the_earlier_release_naming_the_primary_key_still_sends(
+    cast, sms_outbox
+):
+    verification = start(cast)
+    run_worker()
+    assert services.confirm_verification(verification, otp_from(sms_outbox[0])).ok
+    [job] = jobs(delivery.deliver_receipt)
+    DBTaskResult.objects.filter(pk=job.pk).update(
+        args_kwargs={"args": [verification.pk], "kwargs": {}}
+    )
+    run_worker()
+    _code, receipt = sms_outbox
+    assert receipt.to == "9876543210"
+    assert "Sahyatri Travels" in receipt.body
 
 
 def test_a_job_whose_worker_died_is_taken_over_and_its_code_replaced(cast, sms_outbox):
