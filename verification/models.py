@@ -373,9 +373,8 @@ class Verification(models.Model):
     )
     # Keyed digest of the one-time "approve on my phone" link's token (/c/<public id>/<token>),
     # made with the code and void with it.
-    approve_digest = models.CharField(
-        _("approve link digest"), max_length=64, blank=True, db_index=True
-    )
+    # Not indexed: a link is found by its public id first (for_approve_link).
+    approve_digest = models.CharField(_("approve link digest"), max_length=64, blank=True)
     # The client's address as the request reached us (see kyvs.http.client_ip), for the audit.
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     created_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)

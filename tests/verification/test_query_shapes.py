@@ -146,3 +146,10 @@ def test_the_approve_link_finds_its_verification_by_public_id_and_the_tokens_dig
         assert len(found) == lookups
         for sql in found:
             assert BY_PUBLIC_ID in sql, sql
+
+
+def test_no_index_is_kept_for_the_approve_links_digest_which_is_looked_up_by_public_id():
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Verification._meta.db_table)
+    indexed = [details["columns"] for details in constraints.values() if details["index"]]
+    assert ["approve_digest"] not in indexed
