@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, is_password_usable
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -221,29 +221,38 @@ class Organisation(models.Model):
         """Verifications started since midnight, Indian Standard Time (TIME_ZONE): what the
         daily quota counts. One row read by its key (StartsOfDay), however many there were:
         counting the day's verifications grew with the day (docs/performance.md)."""
-        today = timezone.localdate()
         started = (
-            StartsOfDay.objects.filter(organisation=self, day=today)
+            StartsOfDay.objects.filter(organisation=self, day=timezone.localdate())
             .values_list("started", flat=True)
             .first()
         )
-        # Whether the day's row exists, for count_start in the same transaction.
-        self._day_counted = (today, started is not None)
         return started or 0
 
-    def count_start(self, started_at: datetime) -> None:
-        """Add one to the starts of the day (StartsOfDay, Indian Standard Time) of
-        `started_at` (the verification's created_at). Call it in the transaction that writes
-        the verification, with this organisation's row locked (select_for_update), so that
-        starts are counted one at a time and a start rolled back is not counted."""
-        today = timezone.localdate(started_at)
-        # started_today, read under the same lock, tells whether the row is there yet.
-        if getattr(self, "_day_counted", None) != (today, False):
-            days = StartsOfDay.objects.filter(organisation=self, day=today)
-            if days.update(started=models.F("started") + 1):
-                return
-        StartsOfDay.objects.create(organisation=self, day=today, started=1)
-        self._day_counted = (today, True)
+    def take_start(self, started_at: datetime) -> int:
+        """Count one start in the organisation's StartsOfDay row of the day (Indian Standard
+        Time) of `started_at` (the verification's created_at), and return that day's count
+        with it. One statement, which makes the day's row for its first start: INSERT ... ON
+        CONFLICT DO UPDATE ... RETURNING (PostgreSQL 9.5, SQLite 3.35). It locks the row
+        until the transaction ends: call it in the transaction that writes the
+        verification, so that an organisation's concurrent starts are counted one at a
+        time, and a start rolled back (over the quota, say) is not counted. Only the
+        counter is locked, not the organisation (docs/scaling.md)."""
+        quote = connection.ops.quote_name
+        table = quote(StartsOfDay._meta.db_table)
+        organisation, day, started = (
+            quote(StartsOfDay._meta.get_field(name).column)
+            for name in ("organisation", "day", "started")
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                # Only quoted names from the model's metadata go into the text.
+                f"INSERT INTO {table} ({organisation}, {day}, {started}) "  # noqa: S608
+                f"VALUES (%s, %s, 1) ON CONFLICT ({organisation}, {day}) "
+                f"DO UPDATE SET {started} = {table}.{started} + 1 RETURNING {started}",
+                [self.pk, timezone.localdate(started_at)],
+            )
+            (count,) = cursor.fetchone()
+        return count
 
     def seconds_until_quota_resets(self) -> int:
         """Whole seconds until the next midnight (TIME_ZONE), when the quota starts again."""
@@ -403,7 +412,7 @@ class Organisation(models.Model):
 class StartsOfDay(models.Model):
     """How many verifications an organisation started on one day (Indian Standard Time,
     TIME_ZONE): what its daily quota is checked against and what the API's RateLimit
-    headers report. Written by Organisation.count_start in the start's own transaction."""
+    headers report. Written by Organisation.take_start in the start's own transaction."""
 
     organisation = models.ForeignKey(
         Organisation,

@@ -103,5 +103,5 @@ def make_verification(
     if end is not None:
         end(started)
     verification.save()
-    organisation.count_start(started)
+    organisation.take_start(started)
     return verification

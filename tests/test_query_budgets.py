@@ -63,13 +63,13 @@ pytestmark = pytest.mark.django_db
 # The operator's five recent verifications.
 OPERATORS_FORM = 3
 # The match (name and mobile) and the citizen's lock or block, before the transaction (no
-# lock needed: a replica can answer the match); savepoint; the organisation locked; today's
-# starts for the quota (one row by its key); the verification inserted; today's starts
-# counted (providers.models.StartsOfDay); the SMS job inserted; release (9; the
-# verification is read back only where the queue runs its jobs in the request,
+# lock needed: a replica can answer the match); savepoint; the organisation read again;
+# today's starts counted and read back in one statement, which locks the day's row
+# (Organisation.take_start); the verification inserted; the SMS job inserted; release (8;
+# the verification is read back only where the queue runs its jobs in the request,
 # verification.delivery.runs_in_request). The session is not written: the operator's
 # language waits in a cookie.
-START = 11
+START = 10
 # The verification with its organisation.
 CUSTOMERS_SCREEN = 3
 # The verification's state, by the public id its token names: no session, no account.

@@ -152,12 +152,16 @@ def api_quota(api_key) -> limits.Standing:
 def _check_may_start(organisation: Organisation, operator, api_key, purpose: str) -> None:
     _check_actor(organisation, operator, api_key, purpose)
     if organisation.started_today() >= organisation.daily_quota:
-        raise VerificationRefused(
-            Refusal.QUOTA_EXCEEDED,
-            _("Your organisation has used today's %(quota)d verifications.")
-            % {"quota": organisation.daily_quota},
-            retry_after=organisation.seconds_until_quota_resets(),
-        )
+        raise _quota_exceeded(organisation)
+
+
+def _quota_exceeded(organisation: Organisation) -> VerificationRefused:
+    return VerificationRefused(
+        Refusal.QUOTA_EXCEEDED,
+        _("Your organisation has used today's %(quota)d verifications.")
+        % {"quota": organisation.daily_quota},
+        retry_after=organisation.seconds_until_quota_resets(),
+    )
 
 
 def _check_actor(organisation: Organisation, operator, api_key, purpose: str) -> None:
@@ -303,9 +307,13 @@ def _create(
         blocked = _blocked(beneficiary, organisation)
     with transaction.atomic():
         if organisation is not None:
-            # The lock makes the quota count and the insert one step per organisation.
-            organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
-            _check_may_start(organisation, operator, api_key, purpose)
+            # As it is now (approved, its purposes and quota), for the refusals again.
+            organisation = Organisation.objects.get(pk=organisation.pk)
+            _check_actor(organisation, operator, api_key, purpose)
+            # Counted first, and the count's row locked to the end: one start at a time per
+            # organisation; over the quota, the rollback takes the count back.
+            if organisation.take_start(now) > organisation.daily_quota:
+                raise _quota_exceeded(organisation)
             scopes = api_key.granted_scopes() if api_key else organisation.granted_scopes()
         else:
             scopes = OWN_CHECK_SCOPES
@@ -325,8 +333,6 @@ def _create(
         )
         verification.request_code(now, language)
         verification.save()
-        if organisation is not None:
-            organisation.count_start(now)
         _remember_mobile(verification, limits.keyed_hash(mobile))
         # The same job, at the same point, whether or not anyone matched.
         queue_code(verification, allowance.mobile_keys())

@@ -45,3 +45,37 @@ def test_twenty_concurrent_wrong_guesses_never_pass_the_attempt_limit(
     row = Verification.objects.get(pk=verification.pk)
     assert row.attempts == settings.KYVS_OTP_MAX_ATTEMPTS
     assert row.state == Verification.State.FAILED
+
+
+@pytest.mark.parametrize("counted_before", [0, 1], ids=["the day's first starts", "later ones"])
+def test_concurrent_starts_never_pass_the_daily_quota(
+    organisation, bob, sms_outbox, counted_before
+):
+    """Ten starts at once with three of the day's verifications left: exactly three are
+    started and counted, whether or not the day's count existed before them."""
+    from providers.models import StartsOfDay
+
+    organisation.daily_quota = 3 + counted_before
+    organisation.save()
+    if counted_before:
+        start_for(organisation, bob, "9000000099")
+    outcomes = run_together(10, lambda: start_for(organisation, bob, None))
+    started = [o for o in outcomes if isinstance(o, Verification)]
+    refused = [o for o in outcomes if not isinstance(o, Verification)]
+    assert len(started) == 3
+    assert {getattr(r, "code", repr(r)) for r in refused} == {"quota_exceeded"}
+    assert StartsOfDay.objects.get(organisation=organisation).started == 3 + counted_before
+    assert Verification.objects.count() == 3 + counted_before
+
+
+_mobiles = iter(range(9000000000, 9000000090))
+
+
+def start_for(organisation, operator, mobile):
+    return services.start_verification(
+        organisation=organisation,
+        operator=operator,
+        full_name="Nobody Here",
+        mobile=mobile or str(next(_mobiles)),
+        purpose="travel",
+    )
