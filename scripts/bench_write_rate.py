@@ -22,8 +22,8 @@ inserts (a verification, a job) has the columns (the model's concrete fields) an
 values of the row that run wrote; only the keys, the public id (which a job names its
 verification by) and the times vary from row to row. Before any timing it compares what
 pgbench will send with what the portal sent, step by step (each statement's verb, table,
-row lock and, for an INSERT, columns), and stops with the difference if they differ: a
-statement added, dropped or moved. A column
+the tables it joins, row lock and, for an INSERT, columns), and stops with the difference
+if they differ: a statement added, dropped or moved, a join made or left out. A column
 it cannot give a value for stops it too (a reference or unique column it does not know how
 to vary), and pgbench's own errors stop it (a client that meets one aborts the run).
 
@@ -529,8 +529,9 @@ def pgbench_scripts(steps: dict[str, list[str]]) -> dict[str, str]:
 
 def shape(statement: str) -> str | None:
     """What a statement is, for comparing the benchmark's with the portal's: BEGIN, COMMIT,
-    or its verb and first table, FOR UPDATE if it locks rows, and an INSERT's columns. None
-    for a pgbench meta-command. A savepoint is taken as the transaction it stands for."""
+    or its verb and first table, the tables it joins (named in double quotes, as Django
+    names them), FOR UPDATE if it locks rows, and an INSERT's columns. None for a pgbench
+    meta-command. A savepoint is taken as the transaction it stands for."""
     text = re.sub(r"\s*(;|\\gset\b.*)$", "", statement.strip())
     if text.startswith("\\"):
         return None
@@ -543,6 +544,8 @@ def shape(statement: str) -> str | None:
     where = {"SELECT": r"\bFROM\s+\"?(\w+)", "INSERT": r"\bINTO\s+\"?(\w+)"}
     table = re.search(where.get(verb, r"^\w+\s+\"?(\w+)"), text, re.IGNORECASE)
     described = f"{verb} {table.group(1) if table else '?'}"
+    for joined in re.findall(r"\bJOIN\s+\"(\w+)\"", text, re.IGNORECASE):
+        described += f" JOIN {joined}"
     if re.search(r"\bFOR UPDATE\b", text, re.IGNORECASE):
         described += " FOR UPDATE"
     if verb == "INSERT":

@@ -46,6 +46,23 @@ def test_a_statement_the_benchmark_leaves_out_stops_it_with_the_difference(trace
     assert "-UPDATE providers_startsofday" in str(stopped.value)
 
 
+def test_a_table_the_benchmark_joins_and_the_portal_does_not_stops_it(traced):
+    trace, _variables = traced
+    steps = bench_write_rate.the_steps(trace)
+    joined = ' LEFT OUTER JOIN "verification_beneficiary" ON ("verification_verification".'
+    joined += '"beneficiary_id" = "verification_beneficiary"."id") WHERE'
+    steps["confirm"] = [
+        line.replace(" WHERE", joined, 1) if "FOR UPDATE" in line else line
+        for line in steps["confirm"]
+    ]
+    with pytest.raises(SystemExit) as stopped:
+        bench_write_rate.check_statements(trace, steps)
+    assert (
+        "+SELECT verification_verification JOIN providers_organisation "
+        "JOIN verification_beneficiary FOR UPDATE"
+    ) in str(stopped.value)
+
+
 def test_a_reference_the_benchmark_does_not_vary_stops_it_by_name(traced):
     trace, _variables = traced
     row, moment = trace.rows["verification"]
