@@ -19,32 +19,35 @@ step sends: start_verification as the hosted page calls it (an operator, channel
 task queue's worker (django-tasks' db_worker, which `manage.py run_worker` runs) for the
 code SMS, confirm_verification, and the worker again for the receipt SMS. Every row pgbench
 inserts (a verification, a job) has the columns (the model's concrete fields) and the
-values of the row that run wrote; only the keys, the public id and the times vary from row
-to row. Before any timing it compares what pgbench will send with what the portal sent,
-step by step (each statement's verb, table, row lock and, for an INSERT, columns), and
-stops with the difference if they differ: a statement added, dropped or moved. A column
+values of the row that run wrote; only the keys, the public id (which a job names its
+verification by) and the times vary from row to row. Before any timing it compares what
+pgbench will send with what the portal sent, step by step (each statement's verb, table,
+the tables it joins, row lock and, for an INSERT, columns), and stops with the difference
+if they differ: a statement added, dropped or moved, a join made or left out. A column
 it cannot give a value for stops it too (a reference or unique column it does not know how
 to vary), and pgbench's own errors stop it (a client that meets one aborts the run).
 
-One verification, 8 write transactions (commits):
-  start       - lock the organisation row, read today's starts (one StartsOfDay row), match
-                the beneficiary, read the citizen's lock or block, insert the verification,
-                add one to today's starts, insert the code SMS job; commit
+One verification, 8 write transactions (commits). A verification is locked and read by
+its public id, with its organisation and never with its beneficiary:
+  start       - match the beneficiary and read the citizen's lock or block, outside a
+                transaction; then lock the organisation row, read today's starts (one
+                StartsOfDay row), insert the verification, add one to today's starts,
+                insert the code SMS job; commit
   code job    - the worker claims the oldest ready job (FOR UPDATE SKIP LOCKED); commit.
-                It locks the verification with its organisation and beneficiary and stores
-                the code's hash and the approve link's digest; commit. It marks the code
-                sent; it marks the job done
-  confirm     - lock the verification with its organisation and beneficiary, update it,
-                read the doses with their vaccines, insert the receipt SMS job; commit
-  receipt job - the worker claims it; commit. It reads the verification; it marks the
-                job done
+                It locks the verification the job names, stores the code's hash and the
+                approve link's digest, reads the beneficiary's mobile apart; commit. It
+                marks the code sent; it marks the job done
+  confirm     - lock the verification, update it, insert the receipt SMS job; commit.
+                Then read the doses with their vaccines (the result), outside it
+  receipt job - the worker claims it; commit. It reads the verification, then the
+                beneficiary's mobile apart; it marks the job done
 Not in it: the hosted page's session writes (docs/scaling.md counts them), the Redis rate
 limits, the SMS gateway, a job that finds its verification closed ("moot").
 
 Runs, each --seconds long with --clients connections, over all organisations unless said:
-  whole verifications - each pgbench transaction a start, a job, a confirm and a job: a job
-                        is the oldest ready one, whoever queued it, as a worker takes it,
-                        and the confirm is of the client's previous start
+  whole verifications - each pgbench transaction a confirm, a job, a start and a job: a
+                        job is the oldest ready one, whoever queued it, as a worker takes
+                        it, and the confirm is of the client's previous start
   starts only
   starts only, one organisation - its row lock serialises them
 Prints for each the write transactions (commits) a second, the mean latency of one pgbench
@@ -165,7 +168,7 @@ def trace_one_verification(organisation, operator) -> Trace:
         jobs = [
             job.pk
             for job in DBTaskResult.objects.filter(task_path=task.module_path)
-            if job.args_kwargs["args"][0] == verification.pk
+            if job.args_kwargs["args"][0] == str(verification.public_id)
         ]
         if len(jobs) != 1:
             raise SystemExit(f"{len(jobs)} {task.name} jobs for the traced verification, not 1")
@@ -294,10 +297,12 @@ def insert(model, row, moment, vary, *, returning: str = "") -> str:
 
 def the_steps(trace: Trace) -> dict[str, list[str]]:
     """{step of STEPS: pgbench lines}: SQL statements (ending in ; or \\gset) and pgbench
-    meta-commands. Variables: org, operator, person (set by the start script), b_id and
-    v_id (the start's beneficiary and verification), job_id, job_kind (1 a code job, 0 a
-    receipt job, -1 none ready) and job_verification (the claim's), code (the code job's),
-    confirm_v and confirm_b (the verification confirmed and its beneficiary)."""
+    meta-commands. Variables: org, operator, person (set by the start script); b_id, v_id
+    and v_public_id (the beneficiary the start matched, the verification it inserted and
+    that one's public id as an SQL literal: the confirm's, set by the start); job_id,
+    job_kind (1 a code job, 0 a receipt job, -1 none ready) and job_verification (the public
+    id the job names, as an SQL literal), set by the claim; code (the code job's);
+    locked_id and locked_beneficiary_id (of the verification the job read)."""
     from django.conf import settings
     from django_tasks.base import TaskResultStatus
     from django_tasks_db.models import DBTaskResult, get_date_max
@@ -326,18 +331,20 @@ def the_steps(trace: Trace) -> dict[str, list[str]]:
     )
 
     def job_args(first: str) -> Callable[[str], str]:
-        # A job's arguments as the portal queued them, the verification's key first.
-        return lambda as_sql: f"jsonb_set({as_sql}, '{{args,0}}', to_jsonb({first}::bigint))"
+        # A job's arguments as the portal queued them, the verification's public id first.
+        return lambda as_sql: f"jsonb_set({as_sql}, '{{args,0}}', to_jsonb({first}::text))"
 
-    def job_insert(kind: str, verification_key: str) -> str:
+    def job_insert(kind: str, public_id: str) -> str:
         row, moment = trace.rows[kind]
-        if row["args_kwargs"]["args"][0] != trace.rows["verification"][0]["id"]:
-            raise SystemExit(f"the {kind}'s first argument is no longer the verification's key")
+        if row["args_kwargs"]["args"][0] != str(trace.rows["verification"][0]["public_id"]):
+            raise SystemExit(
+                f"the {kind}'s first argument is no longer the verification's public id"
+            )
         return insert(
             DBTaskResult,
             row,
             moment,
-            {"id": "gen_random_uuid()", "args_kwargs": job_args(verification_key)},
+            {"id": "gen_random_uuid()", "args_kwargs": job_args(public_id)},
         )
 
     row, moment = trace.rows["verification"]
@@ -351,13 +358,27 @@ def the_steps(trace: Trace) -> dict[str, list[str]]:
             "operator_id": ":operator",
             "beneficiary_id": ":b_id",
         },
-        returning=f"{quoted('id')} \\gset v_",
+        # The portal returns the key alone (it made the public id); the confirm needs both.
+        returning=f"{quoted(v, 'id')}, quote_literal({quoted(v, 'public_id')}) AS "
+        f"{quoted('public_id')} \\gset v_",
     )
-    locked_verification = (
-        f"SELECT {select_list(Verification, Organisation, Beneficiary)} FROM {quoted(v)} "
-        f"LEFT OUTER JOIN {quoted(org)} ON ({quoted(v, 'organisation_id')} = {quoted(org, 'id')}) "
-        f"LEFT OUTER JOIN {quoted(ben)} ON ({quoted(v, 'beneficiary_id')} = {quoted(ben, 'id')}) "
-        f"WHERE {quoted(v, 'id')} = {{key}}{{condition}} {{tail}};"
+
+    def verification_read(public_id: str, condition: str, tail: str, end: str = ";") -> str:
+        # A verification with its organisation, by public id, as Verification.objects.locked()
+        # and the receipt job read it. The organisation's columns come first here: pgbench's
+        # \gset keeps the last column of a name, and the verification's id is the one wanted.
+        return (
+            f"SELECT {select_list(Organisation, Verification)} FROM {quoted(v)} "
+            f"LEFT OUTER JOIN {quoted(org)} ON ({quoted(v, 'organisation_id')} = "
+            f"{quoted(org, 'id')}) WHERE {quoted(v, 'public_id')} = {public_id}{condition} "
+            f"{tail}{end}"
+        )
+
+    # What Beneficiary.objects.mobile_of sends: the mobile alone, by the beneficiary's key.
+    mobile_of = (
+        f"SELECT {quoted(ben, 'mobile')} AS {quoted('mobile')} FROM {quoted(ben)} "
+        f"WHERE {quoted(ben, 'id')} = :locked_beneficiary_id ORDER BY {quoted(ben, 'id')} "
+        "ASC LIMIT 1;"
     )
     # What QuerySet.first() adds: the model's ordering, one row.
     first = (
@@ -384,7 +405,7 @@ def the_steps(trace: Trace) -> dict[str, list[str]]:
         # The job's key is a UUID: kept quoted, to be written into the statements as is.
         f"SELECT quote_literal(coalesce(j.{quoted('id')}, "
         "'00000000-0000-0000-0000-000000000000')) AS job_id, "
-        f"coalesce(((j.{quoted('args_kwargs')} -> 'args') ->> 0)::bigint, 0) "
+        f"quote_literal(coalesce((j.{quoted('args_kwargs')} -> 'args') ->> 0, '')) "
         f"AS job_verification, CASE j.{quoted('task_path')} "
         f"WHEN {literal(delivery.deliver_code.module_path)} THEN 1 "
         f"WHEN {literal(delivery.deliver_receipt.module_path)} THEN 0 ELSE -1 END AS job_kind "
@@ -406,12 +427,7 @@ def the_steps(trace: Trace) -> dict[str, list[str]]:
             "\\set org random(:orgmin, :orgmax)",
             "\\set operator :org + :operator_offset",
             "\\set person random(1, :people)",
-            "BEGIN;",
-            f"SELECT {select_list(Organisation)} FROM {quoted(org)} "
-            f"WHERE {quoted(org, 'id')} = :org LIMIT 21 FOR UPDATE;",
-            f"SELECT {quoted(days, 'started')} AS {quoted('started')} FROM {quoted(days)} "
-            f"WHERE ({quoted(days, 'day')} = {today} AND {quoted(days, 'organisation_id')} "
-            f"= :org) ORDER BY {quoted(days, 'id')} ASC LIMIT 1;",
+            # The match and the citizen's restrictions, before the transaction.
             f"SELECT {select_list(Beneficiary)} FROM {quoted(ben)} "
             f"WHERE ({quoted(ben, 'mobile')} = ({FIRST_MOBILE} + :person)::text AND "
             f"{quoted(ben, 'name_normalised')} = 'person ' || :person) LIMIT 2 \\gset b_",
@@ -420,68 +436,79 @@ def the_steps(trace: Trace) -> dict[str, list[str]]:
             f"WHERE ({quoted(restriction, 'beneficiary_id')} = :b_id AND "
             f"({quoted(restriction, 'organisation_id')} IS NULL OR "
             f"{quoted(restriction, 'organisation_id')} = :org)) LIMIT 2;",
+            "BEGIN;",
+            f"SELECT {select_list(Organisation)} FROM {quoted(org)} "
+            f"WHERE {quoted(org, 'id')} = :org LIMIT 21 FOR UPDATE;",
+            f"SELECT {quoted(days, 'started')} AS {quoted('started')} FROM {quoted(days)} "
+            f"WHERE ({quoted(days, 'day')} = {today} AND {quoted(days, 'organisation_id')} "
+            f"= :org) ORDER BY {quoted(days, 'id')} ASC LIMIT 1;",
             verification_insert,
             f"UPDATE {quoted(days)} SET {quoted('started')} = ({quoted(days, 'started')} + 1) "
             f"WHERE ({quoted(days, 'day')} = {today} AND {quoted(days, 'organisation_id')} "
             "= :org);",
-            job_insert("code job", ":v_id"),
+            job_insert("code job", ":v_public_id"),
             "COMMIT;",
         ],
         "code job": [
             *claim,
             "\\set code random(0, 999999)",
             "BEGIN;",
-            locked_verification.format(
-                key=":job_verification",
-                condition="",
-                tail=f"{first} FOR UPDATE OF {quoted(v)}",
+            verification_read(
+                ":job_verification",
+                "",
+                f"{first} FOR UPDATE OF {quoted(v)}",
+                end=" \\gset locked_",
             ),
             f"UPDATE {quoted(v)} SET {quoted('otp_hash')} = {code_hash}, "
             f"{quoted('otp_expires_at')} = now() + {ttl}, {quoted('code_delivery')} = "
             f"{literal(sending)}, {quoted('delivery_attempts')} = "
             f"{quoted('delivery_attempts')} + 1, {quoted('approve_digest')} = {link_digest} "
-            f"WHERE {quoted(v, 'id')} = :job_verification;",
+            f"WHERE {quoted(v, 'id')} = :locked_id;",
+            mobile_of,
             "COMMIT;",
             f"UPDATE {quoted(v)} SET {quoted('code_delivery')} = {literal(sent)} "
             f"WHERE ({quoted(v, 'code_delivery')} = {literal(sending)} AND "
-            f"{quoted(v, 'otp_hash')} = {code_hash} AND {quoted(v, 'id')} = :job_verification);",
+            f"{quoted(v, 'otp_hash')} = {code_hash} AND {quoted(v, 'public_id')} = "
+            ":job_verification);",
             done,
         ],
         "confirm": [
             "BEGIN;",
-            locked_verification.format(
-                key=":confirm_v", condition="", tail=f"LIMIT 21 FOR UPDATE OF {quoted(v)}"
-            ),
+            verification_read(":v_public_id", "", f"LIMIT 21 FOR UPDATE OF {quoted(v)}"),
             f"UPDATE {quoted(v)} SET {quoted('state')} = "
             f"{literal(Verification.State.VERIFIED)}, {quoted('otp_hash')} = '', "
             f"{quoted('approve_digest')} = '', {quoted('finished_at')} = now() "
-            f"WHERE {quoted(v, 'id')} = :confirm_v;",
+            f"WHERE {quoted(v, 'id')} = :v_id;",
+            job_insert("receipt job", ":v_public_id"),
+            "COMMIT;",
+            # The result, once the transaction has committed.
             f"SELECT {select_list(Dose, Vaccine)} FROM {quoted(dose)} INNER JOIN "
             f"{quoted(vaccine)} ON ({quoted(dose, 'vaccine_id')} = {quoted(vaccine, 'id')}) "
-            f"WHERE {quoted(dose, 'beneficiary_id')} = :confirm_b ORDER BY {quoted(dose, 'date')} "
+            f"WHERE {quoted(dose, 'beneficiary_id')} = :b_id ORDER BY {quoted(dose, 'date')} "
             f"ASC, {quoted(dose, 'dose_number')} ASC;",
-            job_insert("receipt job", ":confirm_v"),
-            "COMMIT;",
         ],
         "receipt job": [
             *claim,
-            locked_verification.format(
-                key=":job_verification",
-                condition=f" AND {quoted(v, 'state')} = {literal(Verification.State.VERIFIED)}",
-                tail=first,
+            verification_read(
+                ":job_verification",
+                f" AND {quoted(v, 'state')} = {literal(Verification.State.VERIFIED)}",
+                first,
+                end=" \\gset locked_",
             ),
+            mobile_of,
             done,
         ],
     }
 
 
 def pgbench_scripts(steps: dict[str, list[str]]) -> dict[str, str]:
-    """{file name: pgbench script}: "start.sql" (a start) and "verification.sql" (a start,
-    a job, a confirm, a job). A job runs as the kind of job it claimed: the lines of "code
+    """{file name: pgbench script}: "start.sql" (a start) and "verification.sql" (a confirm,
+    a job, a start, a job). A job runs as the kind of job it claimed: the lines of "code
     job" or "receipt job" after the claim, or none if no job was ready. The confirm is of
-    the client's previous start (confirm_v, confirm_b; at first the ones pgbench is given),
-    whose code the workers have sent meanwhile, as a customer's code comes before their
-    confirm."""
+    the client's previous start (v_id, v_public_id and b_id, which the start sets; at first
+    the ones pgbench is given), whose code the workers have sent meanwhile, as a customer's
+    code comes before their confirm. The confirm comes first because pgbench cannot copy a
+    text variable (the public id) to keep it past the next start."""
     claim = steps["code job"].index("COMMIT;") + 1
     job = [
         *steps["code job"][:claim],
@@ -493,17 +520,7 @@ def pgbench_scripts(steps: dict[str, list[str]]) -> dict[str, str]:
     ]
     return {
         "start.sql": "\n".join(steps["start"]) + "\n",
-        "verification.sql": "\n".join(
-            [
-                *steps["start"],
-                *job,
-                *steps["confirm"],
-                *job,
-                "\\set confirm_v :v_id",
-                "\\set confirm_b :b_id",
-            ]
-        )
-        + "\n",
+        "verification.sql": "\n".join([*steps["confirm"], *job, *steps["start"], *job]) + "\n",
     }
 
 
@@ -512,8 +529,9 @@ def pgbench_scripts(steps: dict[str, list[str]]) -> dict[str, str]:
 
 def shape(statement: str) -> str | None:
     """What a statement is, for comparing the benchmark's with the portal's: BEGIN, COMMIT,
-    or its verb and first table, FOR UPDATE if it locks rows, and an INSERT's columns. None
-    for a pgbench meta-command. A savepoint is taken as the transaction it stands for."""
+    or its verb and first table, the tables it joins (named in double quotes, as Django
+    names them), FOR UPDATE if it locks rows, and an INSERT's columns. None for a pgbench
+    meta-command. A savepoint is taken as the transaction it stands for."""
     text = re.sub(r"\s*(;|\\gset\b.*)$", "", statement.strip())
     if text.startswith("\\"):
         return None
@@ -526,6 +544,8 @@ def shape(statement: str) -> str | None:
     where = {"SELECT": r"\bFROM\s+\"?(\w+)", "INSERT": r"\bINTO\s+\"?(\w+)"}
     table = re.search(where.get(verb, r"^\w+\s+\"?(\w+)"), text, re.IGNORECASE)
     described = f"{verb} {table.group(1) if table else '?'}"
+    for joined in re.findall(r"\bJOIN\s+\"(\w+)\"", text, re.IGNORECASE):
+        described += f" JOIN {joined}"
     if re.search(r"\bFOR UPDATE\b", text, re.IGNORECASE):
         described += " FOR UPDATE"
     if verb == "INSERT":
@@ -595,14 +615,14 @@ def key_range(model) -> tuple[int, int]:
     return found["low"], found["high"]
 
 
-def fill(args) -> tuple[Trace, dict[str, int]]:
+def fill(args) -> tuple[Trace, dict[str, int | str]]:
     """Fill the default database (migrated, empty) for the benchmark and trace one
     verification on it (trace_one_verification, for person 1 by the first organisation's
     operator); returns the trace and pgbench's variables: orgmin and orgmax (the
     organisations' keys), people, operator_offset (an organisation's operator's key less
-    its own), confirm_v and confirm_b (the traced verification and its beneficiary: what a
-    client confirms first). `args`: organisations, people (at least 1), verifications.
-    The older verifications are copies of the traced one, a day older."""
+    its own), v_id, v_public_id (an SQL literal) and b_id (the traced verification and its
+    beneficiary: what a client confirms first). `args`: organisations, people (at least 1),
+    verifications. The older verifications are copies of the traced one, a day older."""
     from datetime import date
 
     from django.contrib.auth import get_user_model
@@ -712,8 +732,9 @@ def fill(args) -> tuple[Trace, dict[str, int]]:
         "orgmax": orgmax,
         "people": args.people,
         "operator_offset": operator_offset,
-        "confirm_v": row["id"],
-        "confirm_b": trace.beneficiary,
+        "v_id": row["id"],
+        "v_public_id": literal(str(row["public_id"])),
+        "b_id": trace.beneficiary,
     }
 
 

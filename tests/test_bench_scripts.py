@@ -9,8 +9,11 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from tests.conftest import requires_postgresql
+from verification import delivery
 from verification.models import Verification
 
 sys.path.append(str(django_settings.BASE_DIR / "scripts"))
@@ -19,6 +22,7 @@ import bench_write_rate  # noqa: E402 (a script: its folder is put on the path a
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
 
 SMALL = Namespace(organisations=2, people=20, verifications=10)
+JOBS = (delivery.deliver_code, delivery.deliver_receipt)
 
 
 @pytest.fixture
@@ -46,6 +50,23 @@ def test_a_statement_the_benchmark_leaves_out_stops_it_with_the_difference(trace
     assert "-UPDATE providers_startsofday" in str(stopped.value)
 
 
+def test_a_table_the_benchmark_joins_and_the_portal_does_not_stops_it(traced):
+    trace, _variables = traced
+    steps = bench_write_rate.the_steps(trace)
+    joined = ' LEFT OUTER JOIN "verification_beneficiary" ON ("verification_verification".'
+    joined += '"beneficiary_id" = "verification_beneficiary"."id") WHERE'
+    steps["confirm"] = [
+        line.replace(" WHERE", joined, 1) if "FOR UPDATE" in line else line
+        for line in steps["confirm"]
+    ]
+    with pytest.raises(SystemExit) as stopped:
+        bench_write_rate.check_statements(trace, steps)
+    assert (
+        "+SELECT verification_verification JOIN providers_organisation "
+        "JOIN verification_beneficiary FOR UPDATE"
+    ) in str(stopped.value)
+
+
 def test_a_reference_the_benchmark_does_not_vary_stops_it_by_name(traced):
     trace, _variables = traced
     row, moment = trace.rows["verification"]
@@ -66,6 +87,8 @@ def test_the_write_rate_benchmarks_pgbench_scripts_run_on_todays_schema(traced, 
     connection.ensure_connection()
     pgbench = bench_write_rate.pgbench_path(connection.connection)
     before = Verification.objects.count()
+    done = DBTaskResult.objects.filter(status=TaskResultStatus.SUCCESSFUL)
+    jobs_before = {task: done.filter(task_path=task.module_path).count() for task in JOBS}
     for name, text in scripts.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
         command = bench_write_rate.pgbench_command(pgbench, url, tmp_path / name, variables, 2)
@@ -74,3 +97,6 @@ def test_the_write_rate_benchmarks_pgbench_scripts_run_on_todays_schema(traced, 
     # Two clients, two rounds of each script: a start each.
     assert Verification.objects.count() == before + 8
     assert Verification.objects.filter(state=Verification.State.VERIFIED).count() >= 2
+    # The worker's part ran as each kind of job it claimed: code jobs and receipt jobs done.
+    for task in JOBS:
+        assert done.filter(task_path=task.module_path).count() > jobs_before[task]
