@@ -278,9 +278,12 @@ def run_flow(folder: Path, args) -> list[tuple]:
     consent = started["Location"]
     measure("SMS job (worker, not a request)", worker)
     code = last_code()
-    expect(measure("customer's screen, `GET /verify/<id>/`", lambda: web.get(consent)), 200)
-    state = consent + "state/"
-    expect(measure("screen's poll, `GET /verify/<id>/state/`", lambda: web.get(state)), 200)
+    screen = expect(
+        measure("customer's screen, `GET /verify/<id>/`", lambda: web.get(consent)), 200
+    )
+    # The address the screen polls, as drawn into it (a signed token of the verification).
+    state = re.search(r'data-poll-url="([^"]+)"', screen.content.decode())[1]
+    expect(measure("screen's poll, `GET /verify/state/<token>/`", lambda: web.get(state)), 200)
     expect(measure("screen's poll again", lambda: web.get(state)), 200)
     confirmed = expect(
         measure(
