@@ -232,7 +232,8 @@ class Organisation(models.Model):
         """Count one start in the organisation's StartsOfDay row of the day (Indian Standard
         Time) of `started_at` (the verification's created_at), and return that day's count
         with it. One statement, which makes the day's row for its first start: INSERT ... ON
-        CONFLICT DO UPDATE ... RETURNING (PostgreSQL 9.5, SQLite 3.35). It locks the row
+        CONFLICT DO UPDATE ... RETURNING (PostgreSQL; SQLite from 3.35, and before that the
+        row is read back after it). It locks the row
         until the transaction ends: call it in the transaction that writes the
         verification, so that an organisation's concurrent starts are counted one at a
         time, and a start rolled back (over the quota, say) is not counted. Only the
@@ -243,14 +244,23 @@ class Organisation(models.Model):
             quote(StartsOfDay._meta.get_field(name).column)
             for name in ("organisation", "day", "started")
         )
+        today = timezone.localdate(started_at)
+        # Only quoted names from the model's metadata go into the text.
+        upsert = (
+            f"INSERT INTO {table} ({organisation}, {day}, {started}) "  # noqa: S608
+            f"VALUES (%s, %s, 1) ON CONFLICT ({organisation}, {day}) "
+            f"DO UPDATE SET {started} = {table}.{started} + 1"
+        )
         with connection.cursor() as cursor:
-            cursor.execute(
-                # Only quoted names from the model's metadata go into the text.
-                f"INSERT INTO {table} ({organisation}, {day}, {started}) "  # noqa: S608
-                f"VALUES (%s, %s, 1) ON CONFLICT ({organisation}, {day}) "
-                f"DO UPDATE SET {started} = {table}.{started} + 1 RETURNING {started}",
-                [self.pk, timezone.localdate(started_at)],
-            )
+            if connection.features.can_return_columns_from_insert:
+                cursor.execute(f"{upsert} RETURNING {started}", [self.pk, today])
+            else:  # SQLite before 3.35 (Django 5.2 runs on 3.31): the row, read back
+                cursor.execute(upsert, [self.pk, today])
+                cursor.execute(
+                    f"SELECT {started} FROM {table} "  # noqa: S608
+                    f"WHERE {organisation} = %s AND {day} = %s",
+                    [self.pk, today],
+                )
             (count,) = cursor.fetchone()
         return count
 

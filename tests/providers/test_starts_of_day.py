@@ -61,3 +61,15 @@ def test_the_quota_reads_the_count_not_the_verifications(organisation, bob, sms_
     with pytest.raises(services.VerificationRefused) as refused:
         start(organisation, bob, "9876543211")
     assert refused.value.refusal == Refusal.QUOTA_EXCEEDED
+
+
+def test_the_count_is_read_back_where_the_database_cannot_return_it_from_an_insert(
+    organisation, bob, sms_outbox, monkeypatch
+):
+    from django.db import connection
+
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    now = timezone.now()
+    assert organisation.take_start(now) == 1
+    assert organisation.take_start(now) == 2
+    assert counted(organisation) == {timezone.localdate(now): 2}
