@@ -1,12 +1,12 @@
 """Gunicorn's access log without secrets (gunicorn.conf.py sets `logger_class` to this).
 
 Some URLs carry a secret in their path: an invitation's token, a password-reset link,
-and the receipt, share and embed links (/s/<token>/, /c/<public id>/<token>,
-/embed/s/<token>). Their secret segments are replaced by "[redacted]" in every atom that
-shows a path: the path (%(U)s), the request line (%(r)s, also cut to the path, without the
-query string) and the referring page (%(f)s, which is often one of those pages). The query
-string (%(q)s) and the headers that carry credentials (Authorization, X-Api-Key, Cookie)
-are never logged.
+the receipt, share and embed links (/s/<token>/, /c/<public id>/<token>,
+/embed/s/<token>) and the customer's screen's poll (/verify/state/<token>/). Their secret
+segments are replaced by "[redacted]" in every atom that shows a path: the path (%(U)s),
+the request line (%(r)s, also cut to the path, without the query string) and the
+referring page (%(f)s, which is often one of those pages). The query string (%(q)s) and
+the headers that carry credentials (Authorization, X-Api-Key, Cookie) are never logged.
 
 A new URL with a secret in its path needs a line in SECRET_IN_PATH;
 tests/test_production_serving.py walks the URLconf and fails for a path argument that is
@@ -28,6 +28,9 @@ SECRET_IN_PATH = [
     ("/c/", 2),
     ("/c/", 1),
     ("/embed/s/", 1),
+    # The customer's screen's poll: a signed token that names its verification for
+    # KYVS_OPERATOR_IDLE_MINUTES (verification/views.py, state_url).
+    ("/verify/state/", 1),
     ("/accounts/invitation/", 1),
     # /accounts/password-reset/<uidb64>/<token>/, not /sent/ or /done/ (one segment)
     ("/accounts/password-reset/", 2),

@@ -83,6 +83,7 @@ def test_the_access_log_format_has_no_request_line_query_or_referrer():
         ("/c/Xk3token", f"/c/{REDACTED}"),
         ("/c/5J5RrrVkTTyS6N8dWnS7Cg/Xk3token", f"/c/{REDACTED}/{REDACTED}"),
         ("/embed/s/Xk3token", f"/embed/s/{REDACTED}"),
+        ("/verify/state/ImFiYyI:1xY6RX:hTWq1O2q/", f"/verify/state/{REDACTED}/"),
         ("/accounts/invitation/Xk3token/", f"/accounts/invitation/{REDACTED}/"),
         (
             "/accounts/password-reset/MQ/abc-123def/",
