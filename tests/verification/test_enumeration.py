@@ -20,7 +20,7 @@ CASES = {
     "two matches": ("Ravi Shah", "9000003210"),
 }
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_TOKENS = re.compile(r'(name="csrfmiddlewaretoken" value=|nonce=)"[^"]*"')
+_TOKENS = re.compile(r'(name="csrfmiddlewaretoken" value=|nonce=|data-poll-url=)"[^"]*"')
 _HEADERS = ["Content-Type", "Location", "Cache-Control", "Expires", "Retry-After", "Vary"]
 
 
