@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -297,7 +297,7 @@ def _create(
         # Nothing of the registry is read for an actor who may not start at all.
         _check_actor(organisation, operator, api_key, purpose)
     # The registry is read before the transaction: the match and the citizen's restrictions
-    # need no lock, so the organisation's lock is held for less, and the router
+    # need no lock, so the day's counter row is locked for less, and the router
     # (kyvs/db_router.py) sends the match to a read replica when there is one. A match and a
     # no-match ask the same queries here, in the same order.
     matches = list(Beneficiary.objects.matching(full_name, mobile)[:2])
@@ -514,11 +514,20 @@ def _shared(v: Verification, now) -> Confirmation:
     registry's reads to a read replica when there is one (kyvs/db_router.py), and the row
     lock is not held while they run.
 
-    The price: should a read (a replica that does not answer) or the signature fail here,
-    the verification stays verified, its receipt SMS queued, and the caller gets the error;
-    the organisation must start again. The same holds already when the caller fails to hold
-    the result for its screen (the session or the cache) after this returns."""
-    result = _build_result(v)
+    A replica that fails the reads (down, or cut off) is not the end of it: they are made
+    again on the primary (inside a transaction, where the router reads the primary).
+
+    The price: should the primary's reads or the signature fail too, the verification stays
+    verified, its receipt SMS queued (the citizen is told the organisation saw their status,
+    which it did not), and the caller gets the error; the organisation must start again. The
+    same holds already when the caller fails to hold the result for its screen (the session
+    or the cache) after this returns."""
+    try:
+        result = _build_result(v)
+    except DatabaseError:
+        log.warning("The result's registry reads failed on a replica; reading the primary")
+        with transaction.atomic():
+            result = _build_result(v)
     if v.is_own_check:
         # A receipt proves what an organisation was told; the citizen told no one.
         return Confirmation(ok=True, result=result)
