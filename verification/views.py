@@ -67,6 +67,8 @@ def start(request: HttpRequest) -> HttpResponse:
             response.set_cookie(
                 OPERATOR_LANGUAGE_COOKIE,
                 translation.get_language(),
+                # No longer than an idle operator's session: not for the next one.
+                max_age=settings.KYVS_OPERATOR_IDLE_MINUTES * 60,
                 samesite="Lax",
                 secure=settings.SESSION_COOKIE_SECURE,
                 httponly=True,

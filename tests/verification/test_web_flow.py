@@ -302,6 +302,19 @@ def test_starting_a_verification_and_coming_back_to_the_form_write_no_session(
         assert writes == []
 
 
+def test_the_operators_language_cookie_is_http_only_lax_and_lasts_an_idle_session(
+    client, bob, asha, sms_outbox, settings
+):
+    from verification.views import OPERATOR_LANGUAGE_COOKIE
+
+    client.force_login(bob)
+    cookie = post_start(client).cookies[OPERATOR_LANGUAGE_COOKIE]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert bool(cookie["secure"]) is settings.SESSION_COOKIE_SECURE
+    assert cookie["max-age"] == settings.KYVS_OPERATOR_IDLE_MINUTES * 60
+
+
 def test_a_forged_operator_language_is_ignored_and_cleared(client, bob):
     from verification.views import OPERATOR_LANGUAGE_COOKIE
 
