@@ -34,8 +34,10 @@ def _valid(value: str) -> str | None:
 
 def sessionless(view):
     """Mark a view that must neither read nor write the session: a public page a stranger
-    opens (a share card), which sets no cookie and may be cached by proxies. The project's
-    middleware leaves its session alone (providers/middleware.py)."""
+    opens (a share card), which sets no cookie and may be cached by proxies, or an answer
+    that names what it is about by a signed token instead (the customer's screen's poll,
+    never cached). The project's middleware leaves its session alone
+    (providers/middleware.py)."""
     view.kyvs_sessionless = True
     return view
 
