@@ -105,3 +105,17 @@ def make_verification(
     verification.save()
     organisation.take_start(started)
     return verification
+
+
+def start_for(organisation, operator, name="Asha Patel", mobile="9876543210") -> Verification:
+    """A verification started through verification/services.py by `operator` of
+    `organisation`, for the customer `name` on `mobile`, for travel."""
+    from verification import services
+
+    return services.start_verification(
+        organisation=organisation,
+        operator=operator,
+        full_name=name,
+        mobile=mobile,
+        purpose="travel",
+    )

@@ -17,7 +17,7 @@ from kyvs.converters import CompactUuidConverter
 from kyvs.db_router import ReplicaRouter
 from providers.models import ApiKey, Organisation
 from tests.conftest import otp_from
-from tests.factories import add_dose, make_beneficiary, make_member, make_organisation
+from tests.factories import add_dose, make_beneficiary, make_member, make_organisation, start_for
 from tests.test_settings import ROOT, check_with
 from verification import services
 from verification.models import Beneficiary, Dose, Vaccine, Verification
@@ -117,16 +117,6 @@ def in_transaction():
         yield sent
 
 
-def _start(organisation, operator, name: str) -> Verification:
-    return services.start_verification(
-        organisation=organisation,
-        operator=operator,
-        full_name=name,
-        mobile="9876543210",
-        purpose="travel",
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("name", ["Asha Patel", "Nobody Registered"], ids=["match", "no match"])
 def test_a_starts_match_goes_to_a_replica_and_its_restrictions_are_asked_outside_its_transaction(
@@ -138,7 +128,7 @@ def test_a_starts_match_goes_to_a_replica_and_its_restrictions_are_asked_outside
     recorded.reads.clear()
     in_transaction.clear()
 
-    verification = _start(organisation, bob, name)
+    verification = start_for(organisation, bob, name)
 
     assert verification.beneficiary_id == (asha.pk if name == "Asha Patel" else None)
     # The match on the replica; for a match, the SMS job's read of the mobile too, in the
@@ -167,7 +157,7 @@ def test_a_start_refused_for_its_actor_reads_nothing_of_the_registry(in_transact
     outsider = make_member(make_organisation(), "charlie")
     in_transaction.clear()
     with pytest.raises(services.VerificationRefused):
-        _start(organisation, outsider, "Asha Patel")
+        start_for(organisation, outsider, "Asha Patel")
     assert not [sql for sql, _inside in in_transaction if '"verification_beneficiary"' in sql]
 
 
@@ -182,7 +172,7 @@ def test_a_confirms_result_is_read_after_its_transaction_where_a_replica_can_ans
     # A transactional test's database has lost the migrations' vaccines.
     Vaccine.objects.get_or_create(name="Covishield", defaults={"primary_doses_required": 2})
     add_dose(asha, "Covishield", 1, date(2021, 5, 1))
-    verification = _start(organisation, bob, "Asha Patel")
+    verification = start_for(organisation, bob, "Asha Patel")
     recorded.reads.clear()
     in_transaction.clear()
 

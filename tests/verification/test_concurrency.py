@@ -4,6 +4,7 @@ import pytest
 
 from tests.concurrency import run_together
 from tests.conftest import otp_from, requires_postgresql
+from tests.factories import start_for
 from verification import services
 from verification.models import Verification
 
@@ -58,8 +59,8 @@ def test_concurrent_starts_never_pass_the_daily_quota(
     organisation.daily_quota = 3 + counted_before
     organisation.save()
     if counted_before:
-        start_for(organisation, bob, "9000000099")
-    outcomes = run_together(10, lambda: start_for(organisation, bob, None))
+        start_one(organisation, bob, "9000000099")
+    outcomes = run_together(10, lambda: start_one(organisation, bob))
     started = [o for o in outcomes if isinstance(o, Verification)]
     refused = [o for o in outcomes if not isinstance(o, Verification)]
     assert len(started) == 3
@@ -71,11 +72,6 @@ def test_concurrent_starts_never_pass_the_daily_quota(
 _mobiles = iter(range(9000000000, 9000000090))
 
 
-def start_for(organisation, operator, mobile):
-    return services.start_verification(
-        organisation=organisation,
-        operator=operator,
-        full_name="Nobody Here",
-        mobile=mobile or str(next(_mobiles)),
-        purpose="travel",
-    )
+def start_one(organisation, operator, mobile=None):
+    """A start for nobody registered, on `mobile` or on a mobile of its own."""
+    return start_for(organisation, operator, "Nobody Here", mobile or str(next(_mobiles)))

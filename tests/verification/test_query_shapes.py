@@ -17,6 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import otp_from, requires_postgresql
+from tests.factories import start_for
 from verification import services
 from verification.models import Verification
 
@@ -28,57 +29,47 @@ BY_PUBLIC_ID = '"verification_verification"."public_id" = '
 BY_PRIMARY_KEY = '"verification_verification"."id" = '
 
 
-def start(organisation, operator, name="Asha Patel") -> Verification:
-    return services.start_verification(
-        organisation=organisation,
-        operator=operator,
-        full_name=name,
-        mobile="9876543210",
-        purpose="travel",
-    )
-
-
 def approve_link(message) -> str:
     return re.search(r"http://localhost:8000(/c/[A-Za-z0-9_\-/]+)", message.body).group(1)
 
 
 def _start(organisation, bob, sms_outbox):
     # The SMS job runs inside the start here (the immediate queue): its lock is counted too.
-    start(organisation, bob)
+    start_for(organisation, bob)
 
 
 def _confirm_right(organisation, bob, sms_outbox):
     # With the receipt SMS job, which reads the verification and then the citizen's mobile.
-    verification = start(organisation, bob)
+    verification = start_for(organisation, bob)
     assert services.confirm_verification(verification, otp_from(sms_outbox[-1])).ok
 
 
 def _confirm_wrong(organisation, bob, sms_outbox):
-    verification = start(organisation, bob)
+    verification = start_for(organisation, bob)
     assert not services.confirm_verification(verification, "000000").ok
 
 
 def _resend(organisation, bob, sms_outbox):
-    verification = start(organisation, bob)
+    verification = start_for(organisation, bob)
     with time_machine.travel(verification.resend_available_at()):
         services.resend_otp(verification)
 
 
 def _cancel(organisation, bob, sms_outbox):
-    services.cancel_verification(start(organisation, bob))
+    services.cancel_verification(start_for(organisation, bob))
 
 
 def _decline(organisation, bob, sms_outbox):
-    services.decline_verification(start(organisation, bob))
+    services.decline_verification(start_for(organisation, bob))
 
 
 def _approve_on_the_phone(organisation, bob, sms_outbox):
-    start(organisation, bob)
+    start_for(organisation, bob)
     assert Client().post(approve_link(sms_outbox[-1]), {"answer": "approve"}).status_code == 200
 
 
 def _decline_on_the_phone(organisation, bob, sms_outbox):
-    start(organisation, bob)
+    start_for(organisation, bob)
     assert Client().post(approve_link(sms_outbox[-1]), {"answer": "decline"}).status_code == 200
 
 
@@ -135,7 +126,7 @@ def test_the_sms_job_reads_the_citizens_mobile_apart_by_the_beneficiarys_key(
 def test_the_approve_link_finds_its_verification_by_public_id_and_the_tokens_digest(
     organisation, bob, asha, sms_outbox
 ):
-    start(organisation, bob)
+    start_for(organisation, bob)
     link = approve_link(sms_outbox[-1])
     by_digest = f'{VERIFICATIONS}."approve_digest" = '
     # The page, then the answer (looked up, then locked).
