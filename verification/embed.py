@@ -48,6 +48,7 @@ from verification.handoff import ResultHandOff, SessionStore, phone_approved_res
 from verification.models import EmbedSession, EmbedUrlRefused, Verification
 from verification.refusals import VerificationRefused
 from verification.responses import refusal_page
+from verification.views import state_url
 
 log = logging.getLogger(__name__)
 
@@ -358,7 +359,12 @@ def _consent_context(frame: Frame, verification: Verification, form: OtpForm) ->
         "resend_url": frame.url("resend", verification),
         "cancel_url": frame.url("cancel", verification),
         "decline_url": frame.url("decline", verification),
-        "state_url": frame.url("state", verification),
+        # Polled by a signed token, without the frame's session (verification.views.state).
+        "state_url": state_url(
+            verification,
+            result_url=frame.url("result", verification),
+            consent_url=frame.url("consent", verification),
+        ),
     }
 
 
@@ -460,9 +466,9 @@ def _decline(request: HttpRequest, frame: Frame, verification) -> HttpResponse:
 
 
 def _state(request: HttpRequest, frame: Frame, verification) -> HttpResponse:
-    """Whether the citizen's screen in the frame should move on, as on the hosted page
-    (verification.views.state): polled by the consent page, so that an answer given on the
-    citizen's own phone shows in the frame by itself. JSON `{"waiting": bool, "next": url}`,
+    """Whether the citizen's screen in the frame should move on, read through the frame's
+    session: what frames drawn before their consent page polled verification.views.state
+    (by a signed token, no session) still ask. JSON `{"waiting": bool, "next": url}`,
     `next` empty while waiting."""
     if verification is None or verification.is_waiting_for_code:
         return JsonResponse({"waiting": verification is not None, "next": ""})

@@ -199,11 +199,19 @@ def decline(request: HttpRequest, public_id) -> HttpResponse:
 _STATE_SALT = "kyvs.verification.state"
 
 
-def state_url(verification: Verification) -> str:
-    """The address the customer's screen polls (`state`): the verification's public id,
-    signed by django.core.signing with the project's secret key and a salt of its own, so
-    that only a screen drawn for the operator's own organisation holds it."""
-    token = signing.dumps(str(verification.public_id), salt=_STATE_SALT)
+def state_url(verification: Verification, *, result_url: str = "", consent_url: str = "") -> str:
+    """The address the customer's screen polls (`state`): the verification's public id and
+    where the screen goes next, signed by django.core.signing with the project's secret key
+    and a salt of its own, so that only a screen drawn for the operator's own organisation
+    holds it. `result_url` and `consent_url` are those pages' paths for this screen: the
+    hosted page's by default; an embed's frame gives its own (verification/embed.py)."""
+    public_id = str(verification.public_id)
+    screen = {
+        "v": public_id,
+        "r": result_url or reverse("verification:result", args=[public_id]),
+        "c": consent_url or reverse("verification:consent", args=[public_id]),
+    }
+    token = signing.dumps(screen, salt=_STATE_SALT, compress=True)
     return reverse("verification:state", args=[token])
 
 
@@ -213,29 +221,28 @@ def state(request: HttpRequest, token: str) -> JsonResponse:
     """Whether the customer's screen should move on, so that an answer given on the
     citizen's own phone shows within a second or two: JSON `{"waiting": bool, "next": url}`,
     `next` the result when verified, else the consent page (which shows how it ended), empty
-    while waiting. One query, no session.
+    while waiting (the pages state_url was given: the hosted page's or an embed frame's).
+    One query, no session.
 
     The token (state_url) is good for KYVS_OPERATOR_IDLE_MINUTES, as long as an idle
     operator's session; an older one sends the screen to its consent page, which draws a new
     one for an operator still signed in and asks anyone else to sign in. A token not made
     here is a 404. Polls do not count as the operator's activity for the idle timeout."""
     try:
-        public_id = signing.loads(
+        screen = signing.loads(
             token, salt=_STATE_SALT, max_age=settings.KYVS_OPERATOR_IDLE_MINUTES * 60
         )
     except signing.SignatureExpired:
-        public_id = signing.loads(token, salt=_STATE_SALT)
-        return _go_to(reverse("verification:consent", args=[public_id]))
+        return _go_to(signing.loads(token, salt=_STATE_SALT)["c"])
     except signing.BadSignature:
         return JsonResponse({"error": "not found"}, status=404)
-    found = Verification.objects.filter(public_id=public_id).values_list("state", flat=True)
+    found = Verification.objects.filter(public_id=screen["v"]).values_list("state", flat=True)
     current = found.first()
     if current is None:
         return JsonResponse({"error": "not found"}, status=404)
     if current == Verification.State.OTP_SENT:
         return JsonResponse({"waiting": True, "next": ""})
-    page = "result" if current == Verification.State.VERIFIED else "consent"
-    return _go_to(reverse(f"verification:{page}", args=[public_id]))
+    return _go_to(screen["r"] if current == Verification.State.VERIFIED else screen["c"])
 
 
 @sessionless

@@ -207,6 +207,11 @@ def test_a_cancelled_session_tells_its_parent_cancelled(key, asha, sms_outbox):
 # --- approve on the citizen's own phone -------------------------------------------------------
 
 
+def _poll_address(client, consent: str) -> str:
+    """The address the frame's consent page polls, as drawn into it."""
+    return re.search(r'data-poll-url="([^"]+)"', client.get(consent).content.decode())[1]
+
+
 def _approve_link(message) -> str:
     return re.search(r"https?://[^/\s]+(/c/[A-Za-z0-9_\-]+/[A-Za-z0-9_\-]+)", message.body)[1]
 
@@ -216,13 +221,13 @@ def test_a_session_frame_follows_an_approval_on_the_phone_and_its_back_end_gets_
 ):
     body = create_session(key, full_name="Asha Patel", mobile_number="9876543210").json()
     frame, consent = opened(body)
-    state_url = f"/embed/session/{body['session_id']}/state/"
-    assert f'data-poll-url="{state_url}"' in frame.get(consent).content.decode()
-    assert frame.get(state_url).json() == {"waiting": True, "next": ""}
+    state_url = _poll_address(frame, consent)
+    # The poll names the verification by its token, not by the frame's session.
+    assert Client().get(state_url).json() == {"waiting": True, "next": ""}
 
     Client().post(_approve_link(sms_outbox[-1]), {"answer": "approve"})
 
-    state = frame.get(state_url).json()
+    state = Client().get(state_url).json()
     assert state == {"waiting": False, "next": f"/embed/session/{body['session_id']}/result/"}
     result = frame.get(state["next"])
     message, _target = message_of(result)
@@ -245,17 +250,22 @@ def test_an_operators_frame_follows_an_approval_on_the_phone(
         f"/embed/{organisation.public_id}/",
         {"full_name": "Asha Patel", "mobile_number": "9876543210", "purpose": "travel"},
     )["Location"]
-    assert client.get(consent + "state/").json() == {"waiting": True, "next": ""}
+    poll = _poll_address(client, consent)
+    assert Client().get(poll).json() == {"waiting": True, "next": ""}
     Client().post(_approve_link(sms_outbox[-1]), {"answer": "approve"})
-    state = client.get(consent + "state/").json()
+    state = Client().get(poll).json()
     assert state == {"waiting": False, "next": consent + "result/"}
+    # A frame drawn before the token still polls through its session.
+    assert client.get(consent + "state/").json() == state
     assert "Status code 0 of 2" in client.get(state["next"]).content.decode()
 
 
 def test_a_decline_on_the_phone_ends_the_session_as_declined(key, asha, sms_outbox):
     body = create_session(key, full_name="Asha Patel", mobile_number="9876543210").json()
     frame, consent = opened(body)
+    poll = _poll_address(frame, consent)
     Client().post(_approve_link(sms_outbox[-1]), {"answer": "decline"})
+    assert Client().get(poll).json() == {"waiting": False, "next": consent}
     state = frame.get(f"/embed/session/{body['session_id']}/state/").json()
     assert state == {"waiting": False, "next": consent}
     message, _target = message_of(frame.get(consent))
@@ -286,6 +296,7 @@ def _screen(html: str) -> str:
     token, the code's expiry time."""
     html = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "ID", html)
     html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", html)
+    html = re.sub(r'data-poll-url="[^"]+"', "POLL", html)  # names its own verification
     return re.sub(r"\b\d\d:\d\d\b", "TIME", html)
 
 
