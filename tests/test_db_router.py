@@ -254,3 +254,75 @@ def test_a_bad_replica_url_stops_start_up_naming_the_variable():
     run = check_with(DATABASE_REPLICA_URLS="postgres://db/kyvs,mysterydb://elsewhere/kyvs")
     assert run.returncode != 0
     assert "DATABASE_REPLICA_URLS" in run.stderr.splitlines()[-1]
+
+
+def failing_outside_transactions(monkeypatch, owner, name: str) -> list[bool]:
+    """Make `owner.name` raise DatabaseError outside a transaction (as a replica that is down
+    would), and run as before inside one; returns, call by call, whether it was inside."""
+    from django.db import DatabaseError
+
+    original = getattr(owner, name)
+    places: list[bool] = []
+
+    def on_a_failing_replica(self, *args, **kwargs):
+        places.append(connection.in_atomic_block)
+        if not connection.in_atomic_block:
+            raise DatabaseError("the replica does not answer")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, on_a_failing_replica)
+    return places
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", ["Asha Patel", "Nobody Registered"], ids=["match", "no match"])
+def test_a_start_whose_match_fails_on_a_replica_matches_on_the_primary(
+    recorded, sms_outbox, monkeypatch, name
+):
+    from verification.models import BeneficiaryQuerySet
+
+    organisation = make_organisation(name="Sahyatri Travels")
+    bob = make_member(organisation, "bob")
+    asha = make_beneficiary(name="Asha Patel", mobile="9876543210")
+    places = failing_outside_transactions(monkeypatch, BeneficiaryQuerySet, "matching")
+
+    verification = start_for(organisation, bob, name)
+
+    assert verification.beneficiary_id == (asha.pk if name == "Asha Patel" else None)
+    assert places == [False, True]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_result_whose_reads_fail_on_a_replica_is_read_on_the_primary(
+    recorded, sms_outbox, monkeypatch
+):
+    from verification.models import DoseQuerySet
+
+    organisation = make_organisation()
+    bob = make_member(organisation, "bob")
+    make_beneficiary(name="Asha Patel", mobile="9876543210")
+    verification = start_for(organisation, bob, "Asha Patel")
+    places = failing_outside_transactions(monkeypatch, DoseQuerySet, "with_vaccines_of")
+
+    outcome = services.confirm_verification(verification, otp_from(sms_outbox[-1]))
+
+    assert outcome.ok and outcome.result.receipt
+    assert places == [False, True]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_replicas_a_failing_registry_read_is_not_tried_again(
+    sms_outbox, monkeypatch, settings
+):
+    from django.db import DatabaseError
+
+    from verification.models import BeneficiaryQuerySet
+
+    settings.KYVS_DATABASE_REPLICAS = []
+    organisation = make_organisation()
+    bob = make_member(organisation, "bob")
+    places = failing_outside_transactions(monkeypatch, BeneficiaryQuerySet, "matching")
+
+    with pytest.raises(DatabaseError):
+        start_for(organisation, bob, "Asha Patel")
+    assert places == [False]

@@ -7,7 +7,9 @@ methods of `Verification` (verification/models.py), called here with the row loc
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -32,6 +34,8 @@ from verification.models import (
 from verification.refusals import Refusal, VerificationRefused
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 __all__ = [
     "Confirmation",
@@ -296,15 +300,19 @@ def _create(
     if organisation is not None:
         # Nothing of the registry is read for an actor who may not start at all.
         _check_actor(organisation, operator, api_key, purpose)
+
     # The registry is read before the transaction: the match and the citizen's restrictions
     # need no lock, so the day's counter row is locked for less, and the router
     # (kyvs/db_router.py) sends the match to a read replica when there is one. A match and a
     # no-match ask the same queries here, in the same order.
-    matches = list(Beneficiary.objects.matching(full_name, mobile)[:2])
-    beneficiary = matches[0] if len(matches) == 1 else None
-    blocked = Verification.Blocked.NO
-    if organisation is not None:
-        blocked = _blocked(beneficiary, organisation)
+    def match() -> tuple[Beneficiary | None, str]:
+        matches = list(Beneficiary.objects.matching(full_name, mobile)[:2])
+        beneficiary = matches[0] if len(matches) == 1 else None
+        if organisation is None:
+            return beneficiary, Verification.Blocked.NO
+        return beneficiary, _blocked(beneficiary, organisation)
+
+    beneficiary, blocked = _read_registry(match)
     with transaction.atomic():
         if organisation is not None:
             # As it is now (approved, its purposes and quota), for the refusals again.
@@ -337,6 +345,22 @@ def _create(
         # The same job, at the same point, whether or not anyone matched.
         queue_code(verification, allowance.mobile_keys())
     return verification
+
+
+def _read_registry(read: Callable[[], T]) -> T:
+    """What `read()` returns: registry reads made outside a transaction, which the router
+    (kyvs/db_router.py) sends to a read replica where there are replicas. If they fail there
+    (a replica down, or cut off: DatabaseError), `read()` runs again inside a transaction,
+    where the router reads the primary, so that one replica's outage costs a start or a
+    result nothing. Without replicas, a failure is the primary's and is raised."""
+    if not settings.KYVS_DATABASE_REPLICAS:
+        return read()
+    try:
+        return read()
+    except DatabaseError:
+        log.warning("Registry reads failed on a replica; reading the primary instead")
+        with transaction.atomic():
+            return read()
 
 
 def _blocked(beneficiary: Beneficiary | None, organisation: Organisation) -> str:
@@ -515,19 +539,14 @@ def _shared(v: Verification, now) -> Confirmation:
     lock is not held while they run.
 
     A replica that fails the reads (down, or cut off) is not the end of it: they are made
-    again on the primary (inside a transaction, where the router reads the primary).
+    again on the primary (_read_registry).
 
     The price: should the primary's reads or the signature fail too, the verification stays
     verified, its receipt SMS queued (the citizen is told the organisation saw their status,
     which it did not), and the caller gets the error; the organisation must start again. The
     same holds already when the caller fails to hold the result for its screen (the session
     or the cache) after this returns."""
-    try:
-        result = _build_result(v)
-    except DatabaseError:
-        log.warning("The result's registry reads failed on a replica; reading the primary")
-        with transaction.atomic():
-            result = _build_result(v)
+    result = _read_registry(lambda: _build_result(v))
     if v.is_own_check:
         # A receipt proves what an organisation was told; the citizen told no one.
         return Confirmation(ok=True, result=result)

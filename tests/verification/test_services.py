@@ -276,29 +276,3 @@ def test_scopes_are_fixed_when_the_verification_starts(sms_outbox):
     organisation.save()
     result = services.confirm_verification(verification, otp_from(sms_outbox[-1])).result
     assert result.vaccinations == [] and result.beneficiary["name"] == person.name
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_result_read_that_fails_outside_the_transaction_is_made_again_on_the_primary(
-    organisation, bob, asha, sms_outbox, monkeypatch
-):
-    """Outside a transaction the router may send the result's registry reads to a replica;
-    one that fails them (here: every read outside a transaction) does not lose the result."""
-    from django.db import DatabaseError, connection
-
-    from verification.models import DoseQuerySet
-
-    read = DoseQuerySet.with_vaccines_of
-    places = []
-
-    def on_a_failing_replica(self, beneficiary_id):
-        places.append(connection.in_atomic_block)
-        if not connection.in_atomic_block:
-            raise DatabaseError("the replica does not answer")
-        return read(self, beneficiary_id)
-
-    monkeypatch.setattr(DoseQuerySet, "with_vaccines_of", on_a_failing_replica)
-    verification = start(organisation, bob)
-    outcome = services.confirm_verification(verification, otp_from(sms_outbox[0]))
-    assert outcome.ok and outcome.result.receipt
-    assert places == [False, True]
