@@ -181,6 +181,9 @@ for _number, _url in enumerate(envlist("DATABASE_REPLICA_URLS", ""), start=1):
     DATABASES[_alias] = database_from_url(
         "DATABASE_REPLICA_URLS", _url, test_options={"MIRROR": "default"}
     )
+    # A replica that is down is given up within 2 s, and the primary answers instead
+    # (verification/services.py, _read_registry); `?connect_timeout=N` in its URL says otherwise.
+    DATABASES[_alias].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
     KYVS_DATABASE_REPLICAS.append(_alias)
 if KYVS_DATABASE_REPLICAS:
     DATABASE_ROUTERS = ["kyvs.db_router.ReplicaRouter"]

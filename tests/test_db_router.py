@@ -217,6 +217,8 @@ def database_settings(**env) -> dict:
             "import django, json; django.setup(); from django.conf import settings as s; "
             "print(json.dumps({'databases': {a: [d['HOST'], d['PORT'], d['NAME'], "
             "d.get('TEST', {}).get('MIRROR')] for a, d in s.DATABASES.items()}, "
+            "'connect_timeouts': {a: d.get('OPTIONS', {}).get('connect_timeout') "
+            "for a, d in s.DATABASES.items()}, "
             "'replicas': s.KYVS_DATABASE_REPLICAS, 'routers': s.DATABASE_ROUTERS}))",
         ],
         cwd=ROOT,
@@ -326,3 +328,12 @@ def test_without_replicas_a_failing_registry_read_is_not_tried_again(
     with pytest.raises(DatabaseError):
         start_for(organisation, bob, "Asha Patel")
     assert places == [False]
+
+
+def test_a_replica_that_is_down_is_given_up_within_two_seconds_unless_its_url_says():
+    found = database_settings(
+        DATABASE_URL="postgres://postgres@10.0.0.1:5432/kyvs",
+        DATABASE_REPLICA_URLS="postgres://postgres@10.0.0.2:5432/kyvs, "
+        "postgres://postgres@10.0.0.3:5432/kyvs?connect_timeout=5",
+    )
+    assert found["connect_timeouts"] == {"default": None, "replica_1": 2, "replica_2": 5}
