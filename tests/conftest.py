@@ -59,6 +59,12 @@ def otp_from(message) -> str:
     return OTP_RE.search(message.body).group(1)
 
 
+def poll_address(client, consent: str) -> str:
+    """The address the customer's screen at `consent` polls, as drawn into it (a signed
+    token of the verification: verification.views.state_url)."""
+    return re.search(r'data-poll-url="([^"]+)"', client.get(consent).content.decode())[1]
+
+
 class SecondFactorClient(Client):
     """A test client whose force_login also passes the second factor when the user has an
     authenticator app, as a person who typed the code would have. Tests of the second

@@ -32,7 +32,6 @@ What every request of a kind costs:
 Each budget below says what it is made of, on top of its kind's.
 """
 
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -43,7 +42,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from providers.models import ApiKey, Organisation, OrganisationDecision
-from tests.conftest import SecondFactorClient, otp_from
+from tests.conftest import SecondFactorClient, otp_from, poll_address
 from tests.embed.helpers import ORIGIN, create_session, in_frame, path_of, register
 from tests.embed.helpers import session_status as embed_session_status
 from tests.factories import (
@@ -365,7 +364,7 @@ def test_the_customers_screen_and_its_poll_keep_to_their_budgets(world, counter,
     screen = started(counter)
     with within(CUSTOMERS_SCREEN):
         assert counter.get(screen).status_code == 200
-    poll = re.search(r'data-poll-url="([^"]+)"', counter.get(screen).content.decode())[1]
+    poll = poll_address(counter, screen)
     with within(SCREEN_POLL):
         assert counter.get(poll).json()["waiting"] is True
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from providers.models import ApiKey
 from tests.concurrency import run_together
-from tests.conftest import otp_from, requires_postgresql
+from tests.conftest import otp_from, poll_address, requires_postgresql
 from tests.embed.helpers import (
     ORIGIN,
     create_session,
@@ -207,11 +207,6 @@ def test_a_cancelled_session_tells_its_parent_cancelled(key, asha, sms_outbox):
 # --- approve on the citizen's own phone -------------------------------------------------------
 
 
-def _poll_address(client, consent: str) -> str:
-    """The address the frame's consent page polls, as drawn into it."""
-    return re.search(r'data-poll-url="([^"]+)"', client.get(consent).content.decode())[1]
-
-
 def _approve_link(message) -> str:
     return re.search(r"https?://[^/\s]+(/c/[A-Za-z0-9_\-]+/[A-Za-z0-9_\-]+)", message.body)[1]
 
@@ -221,7 +216,7 @@ def test_a_session_frame_follows_an_approval_on_the_phone_and_its_back_end_gets_
 ):
     body = create_session(key, full_name="Asha Patel", mobile_number="9876543210").json()
     frame, consent = opened(body)
-    state_url = _poll_address(frame, consent)
+    state_url = poll_address(frame, consent)
     # The poll names the verification by its token, not by the frame's session.
     assert Client().get(state_url).json() == {"waiting": True, "next": ""}
 
@@ -250,7 +245,7 @@ def test_an_operators_frame_follows_an_approval_on_the_phone(
         f"/embed/{organisation.public_id}/",
         {"full_name": "Asha Patel", "mobile_number": "9876543210", "purpose": "travel"},
     )["Location"]
-    poll = _poll_address(client, consent)
+    poll = poll_address(client, consent)
     assert Client().get(poll).json() == {"waiting": True, "next": ""}
     Client().post(_approve_link(sms_outbox[-1]), {"answer": "approve"})
     state = Client().get(poll).json()
@@ -263,7 +258,7 @@ def test_an_operators_frame_follows_an_approval_on_the_phone(
 def test_a_decline_on_the_phone_ends_the_session_as_declined(key, asha, sms_outbox):
     body = create_session(key, full_name="Asha Patel", mobile_number="9876543210").json()
     frame, consent = opened(body)
-    poll = _poll_address(frame, consent)
+    poll = poll_address(frame, consent)
     Client().post(_approve_link(sms_outbox[-1]), {"answer": "decline"})
     assert Client().get(poll).json() == {"waiting": False, "next": consent}
     state = frame.get(f"/embed/session/{body['session_id']}/state/").json()

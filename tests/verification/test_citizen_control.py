@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from kyvs.converters import CompactUuidConverter
 from providers.models import OrganisationDecision
-from tests.conftest import otp_from
+from tests.conftest import otp_from, poll_address
 from tests.embed.helpers import ORIGIN, create_session, issue_key, path_of, register
 from tests.factories import make_beneficiary, make_member, make_verification
 from tests.verification.api_client import ApiClient
@@ -394,7 +394,7 @@ def test_approving_on_the_phone_verifies_and_the_shared_screen_shows_the_result_
     phone = Client()
     link = _link(sms_outbox[0])
     assert "Sahyatri Travels" in phone.get(link).content.decode()
-    poll = re.search(r'data-poll-url="([^"]+)"', client.get(consent).content.decode())[1]
+    poll = poll_address(client, consent)
     assert json.loads(client.get(poll).content) == {"waiting": True, "next": ""}
     assert "You agreed" in phone.post(link, {"answer": "approve"}).content.decode()
     state = json.loads(client.get(poll).content)
@@ -450,7 +450,7 @@ def test_a_resend_voids_the_earlier_approve_link(client, bob, asha, sms_outbox, 
 def test_declining_on_the_phone_ends_the_verification_as_declined(client, bob, asha, sms_outbox):
     client.force_login(bob)
     consent = client.post("/verify/", ASHA)["Location"]
-    poll = re.search(r'data-poll-url="([^"]+)"', client.get(consent).content.decode())[1]
+    poll = poll_address(client, consent)
     response = Client().post(_link(sms_outbox[0]), {"answer": "decline"})
     assert "You declined" in response.content.decode()
     assert Verification.objects.get().state == Verification.State.DECLINED
@@ -463,12 +463,12 @@ def test_the_api_channel_gets_no_approve_link(organisation, asha, sms_outbox):
     assert "/c/" not in sms_outbox[0].body
 
 
-def test_another_organisation_can_neither_see_the_screen_nor_make_its_poll_address(
+def test_another_organisation_can_neither_see_the_screen_nor_make_itspoll_address(
     client, bob, charlie, asha, sms_outbox
 ):
     client.force_login(bob)
     consent = client.post("/verify/", ASHA)["Location"]
-    poll = re.search(r'data-poll-url="([^"]+)"', client.get(consent).content.decode())[1]
+    poll = poll_address(client, consent)
     other = Client()
     other.force_login(charlie)
     assert other.get(consent).status_code == 404

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.conftest import otp_from
+from tests.conftest import otp_from, poll_address
 from tests.factories import add_dose, make_beneficiary, make_member, make_organisation
 from verification.models import Verification
 
@@ -324,10 +324,6 @@ def test_a_forged_operator_language_is_ignored_and_cleared(client, bob):
     response = client.get(START)
     assert response.headers["Content-Language"] == "hi"
     assert response.cookies[OPERATOR_LANGUAGE_COOKIE].value == ""
-
-
-def poll_address(client, consent: str) -> str:
-    return re.search(r'data-poll-url="([^"]+)"', client.get(consent).content.decode())[1]
 
 
 def test_the_screens_poll_needs_no_session_and_reads_only_the_state(
