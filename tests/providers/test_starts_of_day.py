@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from providers.models import StartsOfDay
-from tests.factories import make_verification
+from tests.factories import make_verification, start_for
 from verification import services
 from verification.refusals import Refusal
 
@@ -18,16 +18,6 @@ pytestmark = pytest.mark.django_db
 def counted(organisation) -> dict:
     return dict(
         StartsOfDay.objects.filter(organisation=organisation).values_list("day", "started")
-    )
-
-
-def start(organisation, operator, mobile="9876543210"):
-    return services.start_verification(
-        organisation=organisation,
-        operator=operator,
-        full_name="Asha Patel",
-        mobile=mobile,
-        purpose="travel",
     )
 
 
@@ -45,11 +35,11 @@ def test_starts_are_counted_by_the_day_in_indian_standard_time(organisation, bob
 def test_each_start_adds_one_and_a_refused_start_adds_nothing(organisation, bob, sms_outbox):
     organisation.daily_quota = 2
     organisation.save()
-    start(organisation, bob, "9876543210")
-    start(organisation, bob, "9876543211")
+    start_for(organisation, bob, mobile="9876543210")
+    start_for(organisation, bob, mobile="9876543211")
     assert organisation.started_today() == 2
     with pytest.raises(services.VerificationRefused) as refused:
-        start(organisation, bob, "9876543212")
+        start_for(organisation, bob, mobile="9876543212")
     assert refused.value.refusal == Refusal.QUOTA_EXCEEDED
     assert organisation.started_today() == 2
 
@@ -57,9 +47,9 @@ def test_each_start_adds_one_and_a_refused_start_adds_nothing(organisation, bob,
 def test_the_quota_reads_the_count_not_the_verifications(organisation, bob, sms_outbox):
     organisation.daily_quota = 1
     organisation.save()
-    start(organisation, bob).delete()
+    start_for(organisation, bob).delete()
     with pytest.raises(services.VerificationRefused) as refused:
-        start(organisation, bob, "9876543211")
+        start_for(organisation, bob, mobile="9876543211")
     assert refused.value.refusal == Refusal.QUOTA_EXCEEDED
 
 
