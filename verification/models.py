@@ -199,6 +199,11 @@ class VerificationQuerySet(models.QuerySet):
     def waiting_for_code(self) -> "VerificationQuerySet":
         return self.filter(state=Verification.State.OTP_SENT)
 
+    def state_of(self, public_id) -> str | None:
+        """The state (Verification.State) of the verification `public_id` (a UUID or its
+        text), or None if there is none: one column of one row, for a screen's poll."""
+        return self.filter(public_id=public_id).values_list("state", flat=True).first()
+
     def locked(self) -> "VerificationQuerySet":
         """Rows locked until the transaction ends (SELECT ... FOR UPDATE), with the
         organisation read alongside. Only the verification row is locked: PostgreSQL cannot

@@ -236,8 +236,7 @@ def state(request: HttpRequest, token: str) -> JsonResponse:
         return _go_to(signing.loads(token, salt=_STATE_SALT)["c"])
     except signing.BadSignature:
         return JsonResponse({"error": "not found"}, status=404)
-    found = Verification.objects.filter(public_id=screen["v"]).values_list("state", flat=True)
-    current = found.first()
+    current = Verification.objects.state_of(screen["v"])
     if current is None:
         return JsonResponse({"error": "not found"}, status=404)
     if current == Verification.State.OTP_SENT:
